@@ -1,0 +1,63 @@
+"""create_app(settings): the one ASGI application serving every module's API and pages."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from smartcity import __version__
+from smartcity.config import Settings, get_settings
+from smartcity.core.db import Database
+from smartcity.core.deps import SessionDep
+from smartcity.core.errors import Problem, install_error_handlers
+from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from smartcity.core.web import STATIC_DIR, html_error, make_environment
+from smartcity.security import Principal, public
+from smartcity.security import api as security_api
+from smartcity.security import pages as security_pages
+
+# Every domain module contributes an API router and a pages router; order is navigation order.
+MODULE_ROUTERS: list[APIRouter] = [security_api.router, security_pages.router]
+
+health = APIRouter(tags=["platform"])
+
+
+@health.get("/healthz", summary="200 when the database answers")
+def healthz(session: SessionDep, _: Annotated[Principal, public()]) -> Any:
+    try:
+        session.connection().exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        raise Problem(503, "The database does not answer.", code="database-unavailable") from exc
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Smart city platform",
+        version=__version__,
+        lifespan=lifespan,
+        description="Grid management, citizen hotline, city sensing, early warning and smart transport.",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.templates = make_environment()
+    install_error_handlers(app, html_renderer=html_error)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health)
+    for router in MODULE_ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,80 @@
+"""Typed settings read from SMARTCITY_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    """Everything the platform can be configured with; each field is one SMARTCITY_<NAME> variable."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTCITY_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="development and test allow generated secrets; production refuses them"
+    )
+    database_url: str = Field(
+        "sqlite:///var/smartcity.db",
+        description="SQLAlchemy URL: sqlite:///path (WAL mode) or postgresql+psycopg://user:pw@host/db",
+    )
+    secret_key: str = Field(
+        "", description="signs session cookies and CSRF tokens; generated into var/secret_key when unset"
+    )
+    audit_hash: Literal["sha256", "sm3"] = Field(
+        "sha256", description="hash of the audit chain: sha256 or sm3 (GB/T 32905-2016)"
+    )
+    session_hours: float = Field(12, gt=0, description="how long a page login lasts")
+    token_minutes: float = Field(60, gt=0, description="lifetime of an OAuth2 bearer token")
+    cookie_secure: bool = Field(False, description="mark cookies Secure; set true behind HTTPS")
+    max_body_bytes: int = Field(1_048_576, gt=0, description="largest request body accepted, in bytes")
+    login_max_failures: int = Field(5, gt=0, description="failed logins per user name before a lock-out")
+    login_window_minutes: float = Field(15, gt=0, description="window in which failed logins are counted")
+    default_language: Literal["zh-CN", "en"] = Field("zh-CN", description="language of pages by default")
+    host: str = Field("127.0.0.1", description="address `smartcity serve` binds to")
+    port: int = Field(8000, gt=0, lt=65536, description="port `smartcity serve` binds to")
+    timezone: str = Field("Asia/Shanghai", description="time zone in which pages show times")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError("SMARTCITY_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _production_needs_real_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key in _PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
+            raise ValueError(
+                "SMARTCITY_SECRET_KEY must be set to a random string of at least 32 characters in production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def effective_secret_key(self) -> str:
+        """The secret in force: the configured one, else one generated once into var/secret_key."""
+        if self.secret_key:
+            return self.secret_key
+        path = VAR_DIR / "secret_key"
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

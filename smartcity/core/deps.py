@@ -1,0 +1,41 @@
+"""FastAPI dependencies every module uses: the request's database session and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from smartcity.config import Settings
+from smartcity.core import audit
+from smartcity.core.db import Database
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request: committed when the handler returns, rolled back when it raises."""
+    database: Database = request.app.state.database
+    session = database.sessionmaker()
+    session.info["actor"] = "anonymous"
+    audit.set_algorithm(session, database.settings.audit_hash)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

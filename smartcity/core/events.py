@@ -1,0 +1,70 @@
+"""Domain events: recorded in the session's transaction, delivered to subscribers only after it commits.
+
+A rolled-back transaction drops its events, so no subscriber ever hears of a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from smartcity.core.db import utcnow
+
+LOGGER = logging.getLogger(__name__)
+_PENDING = "pending_events"
+
+Handler = Callable[["DomainEvent"], None]
+_subscribers: dict[str, list[Handler]] = defaultdict(list)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Something that happened: ``name`` is ``<module>.<what>``, e.g. ``security.user_created``."""
+
+    name: str
+    payload: dict[str, Any]
+    actor: str
+    at: datetime = field(default_factory=utcnow)
+
+
+def subscribe(name: str) -> Callable[[Handler], Handler]:
+    """Decorator: call the function with every committed event of ``name`` (``"*"`` for all)."""
+
+    def register(handler: Handler) -> Handler:
+        _subscribers[name].append(handler)
+        return handler
+
+    return register
+
+
+def unsubscribe(name: str, handler: Handler) -> None:
+    _subscribers[name].remove(handler)
+
+
+def emit(session: Session, name: str, **payload: Any) -> DomainEvent:
+    """Record an event in the session's transaction; it is delivered after commit, dropped on rollback."""
+    domain_event = DomainEvent(name, payload, session.info.get("actor", "system"))
+    session.info.setdefault(_PENDING, []).append(domain_event)
+    return domain_event
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _deliver(session: Session) -> None:
+    for domain_event in session.info.pop(_PENDING, []):
+        for handler in [*_subscribers.get(domain_event.name, []), *_subscribers.get("*", [])]:
+            try:
+                handler(domain_event)
+            except Exception:  # the change is committed; a failing subscriber must not undo it
+                LOGGER.exception("subscriber %r failed on %s", handler, domain_event.name)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(_PENDING, None)

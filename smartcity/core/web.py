@@ -1,0 +1,133 @@
+"""The page shell: Jinja2 environment, language, navigation each module adds to, and rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from smartcity.core import i18n
+from smartcity.core.errors import Problem
+
+CORE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the main navigation: shown only to those holding ``permission`` (None: signed-in)."""
+
+    label: str  # an English msgid, translated when shown
+    route: str
+    permission: str | None = None
+    order: int = 100
+
+
+NAVIGATION: list[NavItem] = []
+TEMPLATE_DIRS: list[Path] = [CORE_TEMPLATES]
+
+
+def add_nav(item: NavItem) -> None:
+    if item not in NAVIGATION:
+        NAVIGATION.append(item)
+        NAVIGATION.sort(key=lambda n: n.order)
+
+
+def add_templates(directory: Path) -> None:
+    if directory not in TEMPLATE_DIRS:
+        TEMPLATE_DIRS.append(directory)
+
+
+def make_environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in TEMPLATE_DIRS]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.filters["localtime"] = _localtime
+    return env
+
+
+def _localtime(value: datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def _gettext_for(language: str) -> tuple[Callable[..., str], Callable[..., str]]:
+    catalogue = i18n.translations(language)
+
+    def gettext(message: str, **variables: Any) -> str:
+        text = Markup(catalogue.gettext(message))
+        return text % variables if variables else text
+
+    def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+        variables.setdefault("num", n)
+        return Markup(catalogue.ngettext(singular, plural, n)) % variables
+
+    return gettext, ngettext
+
+
+def language_of(request: Request) -> str:
+    settings = request.app.state.settings
+    return i18n.pick_language(
+        request.query_params.get("lang"), request.cookies.get(i18n.LANGUAGE_COOKIE), settings.default_language
+    )
+
+
+def translate(request: Request, message: str, **variables: object) -> str:
+    return i18n.gettext(language_of(request), message, **variables)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    """Render a page with the shell's context: language, navigation, the principal and the CSRF token."""
+    from smartcity.security.permissions import ANONYMOUS, SESSION_COOKIE
+    from smartcity.security.service import csrf_token
+
+    settings = request.app.state.settings
+    language = language_of(request)
+    principal = getattr(request.state, "principal", ANONYMOUS)
+    gettext, ngettext = _gettext_for(language)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    page = {
+        "request": request,
+        "lang": language,
+        "languages": i18n.LANGUAGE_NAMES,
+        "principal": principal,
+        "nav": [n for n in NAVIGATION if _visible(n, principal)],
+        "csrf_token": csrf_token(settings.effective_secret_key(), cookie) if cookie else "",
+        "tz": settings.timezone,
+        "gettext": gettext,
+        "ngettext": ngettext,
+        "_": gettext,
+        "url_for": lambda name, **params: str(request.app.url_path_for(name, **params)),
+        **(context or {}),
+    }
+    html = request.app.state.templates.get_template(template).render(page)
+    return HTMLResponse(html, status_code=status)
+
+
+def _visible(item: NavItem, principal: Any) -> bool:
+    if not principal.signed_in:
+        return False
+    return item.permission is None or principal.can(item.permission)
+
+
+def html_error(request: Request, problem: Problem) -> Response:
+    """Browsers get a page instead of problem+json; an unsigned visitor is sent to the login page."""
+    if problem.status == 401:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return render(request, "error.html", {"problem": problem}, status=problem.status)

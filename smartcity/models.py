@@ -1,0 +1,7 @@
+"""Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
+
+from smartcity.core.audit import AuditHead, AuditRecord
+from smartcity.core.db import Base
+from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
+
+__all__ = ["ApiKey", "AuditHead", "AuditRecord", "AuthToken", "Base", "Department", "LoginFailure", "User"]
