@@ -8,12 +8,16 @@ import typer
 
 from smartcity.config import Settings, get_settings
 
-app = typer.Typer(help="Smart-city operations platform. Configure with SMARTCITY_* variables or a .env file.",
-                  no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    help="Smart-city operations platform. Configure with SMARTCITY_* variables or a .env file.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 db_app = typer.Typer(help="Database schema: apply migrations, show the revision in force.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts: add one, set a password.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit chain: verify that no record was edited, inserted or deleted.",
-                        no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit chain: verify that no record was edited, inserted or deleted.", no_args_is_help=True
+)
 config_app = typer.Typer(help="Configuration: show the settings in force.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
@@ -36,9 +40,11 @@ def _database():  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="address to bind (default SMARTCITY_HOST)")] = None,
-          port: Annotated[int | None, typer.Option(help="port to bind (default SMARTCITY_PORT)")] = None,
-          workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind (default SMARTCITY_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port to bind (default SMARTCITY_PORT)")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
     """Run the web server (API and pages). In production run several behind a reverse proxy."""
     import uvicorn
 
@@ -46,13 +52,21 @@ def serve(host: Annotated[str | None, typer.Option(help="address to bind (defaul
 
     settings = _settings()
     if current_revision(settings) is None:
-        typer.secho("The database has no schema yet: run `smartcity db upgrade` (or `smartcity demo`).",
-                    fg="red", err=True)
+        typer.secho(
+            "The database has no schema yet: run `smartcity db upgrade` (or `smartcity demo`).", fg="red", err=True
+        )
         raise typer.Exit(1)
     host, port = host or settings.host, port or settings.port
     typer.echo(f"Smart city platform: http://{host}:{port}/  (stop with Ctrl+C)")
-    uvicorn.run("smartcity.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "smartcity.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -78,13 +92,15 @@ def _print_logins(new_logins: dict[str, str]) -> None:
     from smartcity.demo.service import ACCOUNTS, CREDENTIALS_FILE
 
     if new_logins:
-        typer.echo("Demo logins (passwords are shown once and kept in " f"{CREDENTIALS_FILE}, which is never committed):")
+        typer.echo(f"Demo logins (passwords are shown once and kept in {CREDENTIALS_FILE}, which is never committed):")
         for user, password in new_logins.items():
             typer.echo(f"  {user:<12} {password}")
     else:
         names = ", ".join(a.username for a in ACCOUNTS)
-        typer.echo(f"Demo logins: {names}. Their passwords were printed at the first run and are in "
-                   f"{CREDENTIALS_FILE}; reset one with `smartcity user passwd NAME`.")
+        typer.echo(
+            f"Demo logins: {names}. Their passwords were printed at the first run and are in "
+            f"{CREDENTIALS_FILE}; reset one with `smartcity user passwd NAME`."
+        )
 
 
 def _redacted(url: str) -> str:
@@ -114,8 +130,9 @@ def db_current() -> None:
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="login name: 3–64 letters, digits, _ . -")],
-    role: Annotated[str, typer.Option(help="admin, supervisor, dispatcher, operator, inspector, handler, "
-                                           "viewer, citizen or device")],
+    role: Annotated[
+        str, typer.Option(help="admin, supervisor, dispatcher, operator, inspector, handler, viewer, citizen or device")
+    ],
     name: Annotated[str | None, typer.Option(help="display name (default: the user name)")] = None,
     department: Annotated[str | None, typer.Option(help="department code, e.g. 310101")] = None,
     password: Annotated[str | None, typer.Option(help="omit to be asked (or to generate one for devices)")] = None,
@@ -128,8 +145,14 @@ def user_add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _database().session(actor="cli") as session:
         try:
-            user = service.create_user(session, username=username, display_name=name or username,
-                                       password=password, role=role, department_code=department)
+            user = service.create_user(
+                session,
+                username=username,
+                display_name=name or username,
+                password=password,
+                role=role,
+                department_code=department,
+            )
         except Problem as problem:
             typer.secho(f"Not added: {problem.detail}", fg="red", err=True)
             raise typer.Exit(1) from problem
@@ -137,8 +160,10 @@ def user_add(
 
 
 @user_app.command("passwd")
-def user_passwd(username: Annotated[str, typer.Argument(help="the account")],
-                password: Annotated[str | None, typer.Option(help="omit to be asked")] = None) -> None:
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="the account")],
+    password: Annotated[str | None, typer.Option(help="omit to be asked")] = None,
+) -> None:
     """Set an account's password; its sessions and tokens are revoked."""
     from smartcity.core.errors import Problem
     from smartcity.security import service
@@ -168,8 +193,12 @@ def audit_verify() -> None:
     if verdict.ok:
         typer.echo(f"Audit chain intact: {verdict.checked} records checked.")
         return
-    typer.secho(f"Audit chain BROKEN at record #{verdict.first_bad_seq}: {verdict.problem} "
-                f"({verdict.checked} records before it are intact).", fg="red", err=True)
+    typer.secho(
+        f"Audit chain BROKEN at record #{verdict.first_bad_seq}: {verdict.problem} "
+        f"({verdict.checked} records before it are intact).",
+        fg="red",
+        err=True,
+    )
     raise typer.Exit(1)
 
 

@@ -281,15 +281,22 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
         checked += 1
         expected_seq, prev_hash, last_seq = record.seq + 1, record.hash, record.seq
         session.expunge(record)
+    return _check_head(session, checked, last_seq, prev_hash) or Verdict(True, checked)
+
+
+def _check_head(session: Session, checked: int, last_seq: int, last_hash: str) -> Verdict | None:
     head_seq, head_hash = _head(session.connection())
-    if (head_seq, head_hash) != (last_seq, prev_hash):
+    if last_seq < head_seq:
         return Verdict(
-            False,
-            checked,
-            last_seq + 1,
-            f"records after #{last_seq} were deleted: the chain's head says #{head_seq}",
+            False, checked, last_seq + 1, f"records #{last_seq + 1} to #{head_seq} were deleted from the end"
         )
-    return Verdict(True, checked)
+    if last_seq > head_seq:
+        return Verdict(
+            False, checked - (last_seq - head_seq), head_seq + 1, f"record #{head_seq + 1} was inserted after the head"
+        )
+    if head_hash != last_hash:
+        return Verdict(False, checked, last_seq, f"record #{last_seq} was replaced: the chain's head disagrees")
+    return None
 
 
 def _check(record: AuditRecord, expected_seq: int, prev_hash: str, checked: int) -> Verdict | None:

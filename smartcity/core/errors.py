@@ -110,9 +110,16 @@ def _validation_message(error: dict[str, Any]) -> str:
 
 
 def validation_problem(exc: RequestValidationError) -> Problem:
+    malformed = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if malformed:
+        message = _validation_message(malformed[0])
+        return Problem(
+            400,
+            message[:1].upper() + message[1:] + ".",
+            code="malformed-json",
+            errors=[{"field": "body", "message": message}],
+        )
     errors = [{"field": _field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)} for e in exc.errors()]
-    if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        return Problem(400, errors[0]["message"], code="malformed-json", errors=errors)
     names = ", ".join(e["field"] for e in errors)
     return Problem(422, f"Check these fields: {names}.", code="invalid-input", errors=errors)
 

@@ -40,28 +40,28 @@ class BodyLimitMiddleware:
             await self._refuse(scope, send)
             return
         received = 0
-        started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > self.limit and not refused:
+                    # Answer now: the app may catch the error below and try to answer 400 instead.
+                    refused = True
+                    await self._refuse(scope, send)
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await self._refuse(scope, send)
+            pass
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         problem = Problem(

@@ -16,14 +16,22 @@ from smartcity.security import service as security
 # Shanghai and its 16 districts with their GB/T 2260 codes (the same codes as the boundary data).
 CITY = ("310000", "上海市", "Shanghai")
 DISTRICTS = [
-    ("310101", "黄浦区", "Huangpu District"), ("310104", "徐汇区", "Xuhui District"),
-    ("310105", "长宁区", "Changning District"), ("310106", "静安区", "Jing'an District"),
-    ("310107", "普陀区", "Putuo District"), ("310109", "虹口区", "Hongkou District"),
-    ("310110", "杨浦区", "Yangpu District"), ("310112", "闵行区", "Minhang District"),
-    ("310113", "宝山区", "Baoshan District"), ("310114", "嘉定区", "Jiading District"),
-    ("310115", "浦东新区", "Pudong New Area"), ("310116", "金山区", "Jinshan District"),
-    ("310117", "松江区", "Songjiang District"), ("310118", "青浦区", "Qingpu District"),
-    ("310120", "奉贤区", "Fengxian District"), ("310151", "崇明区", "Chongming District"),
+    ("310101", "黄浦区", "Huangpu District"),
+    ("310104", "徐汇区", "Xuhui District"),
+    ("310105", "长宁区", "Changning District"),
+    ("310106", "静安区", "Jing'an District"),
+    ("310107", "普陀区", "Putuo District"),
+    ("310109", "虹口区", "Hongkou District"),
+    ("310110", "杨浦区", "Yangpu District"),
+    ("310112", "闵行区", "Minhang District"),
+    ("310113", "宝山区", "Baoshan District"),
+    ("310114", "嘉定区", "Jiading District"),
+    ("310115", "浦东新区", "Pudong New Area"),
+    ("310116", "金山区", "Jinshan District"),
+    ("310117", "松江区", "Songjiang District"),
+    ("310118", "青浦区", "Qingpu District"),
+    ("310120", "奉贤区", "Fengxian District"),
+    ("310151", "崇明区", "Chongming District"),
 ]
 # Synthetic below district level: the boundary data has no streets or communities (see docs/demo.md).
 STREET = ("310101900", "310101", "演示街道（合成）", "Demo Street (synthetic)")
@@ -63,8 +71,7 @@ def _password() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(10)) + "-" + secrets.choice(string.digits)
 
 
-def _ensure_department(session: Session, code: str, name: str, name_en: str, level: str,
-                       parent: str | None) -> bool:
+def _ensure_department(session: Session, code: str, name: str, name_en: str, level: str, parent: str | None) -> bool:
     try:
         security.department_by_code(session, code)
         return False
@@ -84,8 +91,14 @@ def load(session: Session) -> DemoResult:
     for account in ACCOUNTS:
         if security.user_by_name(session, account.username) is None:
             password = _password()
-            security.create_user(session, username=account.username, display_name=account.display_name,
-                                 password=password, role=account.role, department_code=account.department_code)
+            security.create_user(
+                session,
+                username=account.username,
+                display_name=account.display_name,
+                password=password,
+                role=account.role,
+                department_code=account.department_code,
+            )
             logins[account.username] = password
     return DemoResult(added, logins)
 

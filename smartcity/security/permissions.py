@@ -46,7 +46,7 @@ class Principal:
         return self.signed_in and self.role.allows(permission)
 
     def sees_department(self, path: str) -> bool:
-        """Whether a department (by its ``/1/4/9/`` path) is in this principal's scope."""
+        """Whether a department (by its ``/310000/310101/`` path) is in this principal's scope."""
         if self.role.scope == "all":
             return True
         return self.role.scope == "department" and path.startswith(self.department_path)

@@ -32,6 +32,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def configure_password_hasher(*, time_cost: int, memory_cost: int) -> None:
+    """Change the Argon2 cost (tests use a cheap one; production keeps argon2-cffi's RFC 9106 default)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 # ---------------------------------------------------------------- passwords
 
 
@@ -88,10 +95,15 @@ def create_department(
         raise Conflict(f"A department with code {code} exists already.", code="duplicate-department")
     parent = department_by_code(session, parent_code) if parent_code else None
     _check_level(level, parent)
-    department = Department(code=code, name=name, name_en=name_en, level=level, parent_id=parent.id if parent else None)
+    department = Department(
+        code=code,
+        name=name,
+        name_en=name_en,
+        level=level,
+        parent_id=parent.id if parent else None,
+        path=(parent.path if parent else "/") + f"{code}/",
+    )
     session.add(department)
-    session.flush()
-    department.path = (parent.path if parent else "/") + f"{department.id}/"
     session.flush()
     events.emit(session, "security.department_created", id=department.id, code=code)
     return department
@@ -131,8 +143,8 @@ def list_departments(session: Session, principal: Principal) -> list[Department]
     """The departments the principal may see: all, or their own subtree and its ancestors."""
     stmt = select(Department).order_by(Department.path)
     if principal.role.scope != "all":
-        ancestors = [int(p) for p in principal.department_path.strip("/").split("/") if p]
-        stmt = stmt.where(or_(Department.path.startswith(principal.department_path), Department.id.in_(ancestors)))
+        ancestors = [code for code in principal.department_path.strip("/").split("/") if code]
+        stmt = stmt.where(or_(Department.path.startswith(principal.department_path), Department.code.in_(ancestors)))
     return list(session.scalars(stmt))
 
 
@@ -305,6 +317,7 @@ def sign_in(session: Session, settings: Settings, username: str, password: str, 
         session.add(LoginFailure(username=username.lower(), client_ip=ip))
         audit.append(session, "security.login_failed", "user_account", username, after={"ip": ip})
         return SignIn(None, Problem(401, "The user name or password is wrong.", code="bad-credentials"))
+    session.info["actor"] = user.username  # what follows (the new session or token) is the user's doing
     _rehash_if_needed(user, password)
     session.execute(delete(LoginFailure).where(LoginFailure.username == username.lower()))
     return SignIn(user, None)

@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` runs the platform, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test lint serve clean help
+
+help:
+	@echo "make demo   create .venv, migrate ./var/smartcity.db, load the demo city, serve on 127.0.0.1:8000"
+	@echo "make test   install the dev dependencies and run the whole suite (SMARTCITY_TEST_DATABASE_URL for PostgreSQL)"
+	@echo "make lint   ruff"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@ $(VENV)/.runtime
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+demo: $(VENV)/.runtime
+	$(BIN)/smartcity demo
+	$(BIN)/smartcity serve
+
+test: $(VENV)/.dev node_modules/.installed
+	@scripts/install-system-deps chromium || echo "Browser tests need Debian's chromium; they will be skipped."
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check smartcity
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache

@@ -1,0 +1,160 @@
+"""Test fixtures: a real database (SQLite, or PostgreSQL via SMARTCITY_TEST_DATABASE_URL), migrated once,
+emptied after every test; the app with an in-process client; factories for departments and accounts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from smartcity.app import create_app
+from smartcity.config import Settings
+from smartcity.core import audit
+from smartcity.core.db import Database, upgrade
+from smartcity.models import Base
+from smartcity.security import service as security
+
+PASSWORD = "correct-horse-9"
+# Argon2 at its production cost takes ~50 ms a hash; the suite hashes thousands of passwords.
+security.configure_password_hasher(time_cost=1, memory_cost=1024)
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hmac"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    url = os.environ.get("SMARTCITY_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    settings = Settings(env="test", database_url=url, secret_key=TEST_SECRET, login_max_failures=3,
+                        _env_file=None)
+    upgrade(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from an empty (migrated) database."""
+    yield
+    if "database" not in request.fixturenames:
+        return
+    db: Database = request.getfixturevalue("database")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    """A unit of work committed at the end of the test's setup block (use ``session.commit()`` as needed)."""
+    with database.session(actor="test") as s:
+        audit.set_algorithm(s, "sha256")
+        yield s
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app, database: Database) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+@dataclass
+class City:
+    """A small city: Shanghai, two districts, a street and a community under Huangpu, one account per role."""
+
+    users: dict[str, int]
+
+    def user(self, role: str) -> str:
+        return role
+
+
+CITY_TREE = [
+    ("310000", "上海市", "city", None),
+    ("310101", "黄浦区", "district", "310000"),
+    ("310104", "徐汇区", "district", "310000"),
+    ("310101001", "南京东路街道", "street", "310101"),
+    ("310101001001", "测试社区", "community", "310101001"),
+]
+CITY_ACCOUNTS = [
+    ("admin", "admin", "310000"),
+    ("supervisor", "supervisor", "310000"),
+    ("huangpu_supervisor", "supervisor", "310101"),
+    ("dispatcher", "dispatcher", "310101"),
+    ("operator", "operator", "310000"),
+    ("inspector", "inspector", "310101001"),
+    ("handler", "handler", "310101"),
+    ("xuhui_handler", "handler", "310104"),
+    ("viewer", "viewer", "310000"),
+    ("citizen", "citizen", None),
+    ("device", "device", None),
+]
+
+
+def make_department(session: Session, *, code: str, name: str | None = None, level: str = "district",
+                    parent: str | None = "310000"):  # type: ignore[no-untyped-def]
+    return security.create_department(session, code=code, name=name or code, level=level, parent_code=parent)
+
+
+def make_user(session: Session, *, username: str, role: str = "viewer", department: str | None = "310000",
+              password: str = PASSWORD, phone: str | None = None, email: str | None = None):  # type: ignore[no-untyped-def]
+    return security.create_user(session, username=username, display_name=username.title(), password=password,
+                                role=role, department_code=department, phone=phone, email=email)
+
+
+@pytest.fixture
+def city(database: Database) -> City:
+    with database.session(actor="test") as s:
+        for code, name, level, parent in CITY_TREE:
+            security.create_department(s, code=code, name=name, level=level, parent_code=parent)
+        users = {}
+        for username, role, dept in CITY_ACCOUNTS:
+            users[username] = make_user(s, username=username, role=role, department=dept,
+                                        phone="13812345678", email=f"{username}@example.org").id
+    return City(users)
+
+
+def bearer(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Headers carrying a fresh OAuth2 bearer token for the account."""
+    response = client.post("/api/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def web_login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the login form; returns the CSRF token of the new session."""
+    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/")
+    marker = 'name="csrf_token" value="'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start:page.text.index('"', start)]

@@ -1,0 +1,36 @@
+"""The database layer: migrations match the models, SQLite runs in WAL mode, the health check answers."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from smartcity.core.db import current_revision
+from smartcity.models import Base
+
+
+def test_migrations_match_the_models(database) -> None:
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    # PostGIS brings its own tables (spatial_ref_sys); only differences in our tables count.
+    ours = [d for d in diff if not (d[0] == "remove_table" and d[1].name == "spatial_ref_sys")]
+    assert ours == []
+
+
+def test_database_is_at_the_newest_revision(settings) -> None:
+    assert current_revision(settings) == "0001"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(database) -> None:
+    with database.engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            assert conn.execute(text("SELECT extname FROM pg_extension WHERE extname = 'postgis'")).scalar()
+            return
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_healthz_answers_when_the_database_does(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
