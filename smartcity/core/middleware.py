@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -58,10 +59,8 @@ class BodyLimitMiddleware:
             if not refused:
                 await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):
             await self.app(scope, counting_receive, guarded_send)
-        except _TooLarge:
-            pass
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         problem = Problem(

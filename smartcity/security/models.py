@@ -13,7 +13,7 @@ DEPARTMENT_LEVELS = ("city", "district", "street", "community")
 
 
 class Department(Base):
-    """A body in the hierarchy city → district → street → community; ``path`` is ``/310000/310101/`` (codes) for scoping."""
+    """A body in the hierarchy city → district → street → community; ``path`` (``/310000/310101/``) scopes."""
 
     __tablename__ = "department"
 

@@ -80,7 +80,7 @@ def test_contact_data_is_masked_for_roles_that_do_not_need_it(client, city) -> N
     others = [u for u in items if u["username"] != "dispatcher"]
     assert others and all(u["masked"] and u["phone"] == "138****5678" for u in others)
     assert all("@" not in u["email"] or u["email"].split("@")[0].endswith("***") for u in others)
-    own = [u for u in items if u["username"] == "dispatcher"][0]
+    own = next(u for u in items if u["username"] == "dispatcher")
     assert own["phone"] == "13812345678" and not own["masked"]
 
 

@@ -1,0 +1,94 @@
+"""The `smartcity` command: demo is idempotent, accounts can be added, help explains every command."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from smartcity.cli import app as cli
+from smartcity.config import get_settings
+from smartcity.security.models import Department, User
+
+
+@pytest.fixture
+def run(settings, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """Invoke the CLI against the test database, from a scratch directory (demo writes var/ there)."""
+    monkeypatch.setenv("SMARTCITY_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SMARTCITY_SECRET_KEY", settings.secret_key)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield lambda *args, **kw: CliRunner().invoke(cli, list(args), **kw)
+    get_settings.cache_clear()
+
+
+def _counts(database) -> tuple[int, int]:
+    with database.session() as s:
+        return (s.scalar(select(func.count()).select_from(User)),
+                s.scalar(select(func.count()).select_from(Department)))
+
+
+def test_demo_twice_adds_nothing_the_second_time(run, database, tmp_path) -> None:
+    first = run("demo")
+    assert first.exit_code == 0, first.output
+    assert "admin" in first.output and "passwords are shown once" in first.output
+    counts = _counts(database)
+    assert counts == (9, 19)
+    saved = (tmp_path / "var" / "demo-logins.txt").read_text()
+    assert saved.count("\n") == 9 and oct((tmp_path / "var" / "demo-logins.txt").stat().st_mode)[-3:] == "600"
+    second = run("demo")
+    assert second.exit_code == 0
+    assert "0 departments added" in second.output and "printed at the first run" in second.output
+    assert _counts(database) == counts
+
+
+def test_demo_passwords_sign_in(run, client, tmp_path) -> None:
+    assert run("demo").exit_code == 0
+    user, password = (tmp_path / "var" / "demo-logins.txt").read_text().splitlines()[0].split("\t")
+    response = client.post("/api/auth/token", data={"username": user, "password": password})
+    assert response.status_code == 200
+
+
+def test_user_add_and_refusals(run, database, city) -> None:
+    ok = run("user", "add", "cli_viewer", "--role", "viewer", "--department", "310101",
+             "--password", "long-enough-pw-1")
+    assert ok.exit_code == 0, ok.output
+    taken = run("user", "add", "cli_viewer", "--role", "viewer", "--department", "310101",
+                "--password", "long-enough-pw-1")
+    assert taken.exit_code == 1 and "taken" in taken.output
+    weak = run("user", "add", "other", "--role", "viewer", "--department", "310101", "--password", "abc")
+    assert weak.exit_code == 1 and "too weak" in weak.output
+    asked = run("user", "add", "prompted", "--role", "citizen", input="long-enough-pw-2\nlong-enough-pw-2\n")
+    assert asked.exit_code == 0, asked.output
+
+
+def test_user_passwd(run, client, city) -> None:
+    assert run("user", "passwd", "viewer", "--password", "another-pw-33").exit_code == 0
+    assert client.post("/api/auth/token", data={"username": "viewer", "password": "another-pw-33"}).status_code == 200
+    missing = run("user", "passwd", "nobody", "--password", "another-pw-33")
+    assert missing.exit_code == 1 and "No account" in missing.output
+
+
+def test_help_explains_each_command(run) -> None:
+    top = run("--help")
+    for command in ("serve", "demo", "db", "user", "audit", "config"):
+        assert command in top.output
+    assert "verify" in run("audit", "--help").output
+    assert "upgrade" in run("db", "--help").output
+
+
+def test_config_check_hides_secrets(run, monkeypatch) -> None:
+    monkeypatch.setenv("SMARTCITY_SECRET_KEY", "s3cr3t-" * 6)
+    result = run("config", "check")
+    assert result.exit_code == 0 and "s3cr3t" not in result.output and "SMARTCITY_AUDIT_HASH" in result.output
+
+
+def test_bad_configuration_is_a_clear_error(run, monkeypatch) -> None:
+    monkeypatch.setenv("SMARTCITY_AUDIT_HASH", "md5")
+    result = run("config", "check")
+    assert result.exit_code == 2 and "audit_hash" in result.output
+
+
+def test_db_current_and_upgrade(run) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    assert run("db", "current").output.strip() == "0001"
