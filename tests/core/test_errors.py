@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from smartcity.app import create_app
 from smartcity.core import audit
+from smartcity.core.deps import SessionDep
 from smartcity.security import service
 from tests.conftest import bearer
 
@@ -120,3 +122,22 @@ def test_service_problem_names_the_field(session) -> None:
     with pytest.raises(Problem) as caught:
         service.create_department(session, code="X1", name="x", level="district")
     assert caught.value.errors[0]["field"] == "parent_code"
+
+
+def test_a_failing_commit_is_reported_not_swallowed(settings, database) -> None:
+    app = create_app(settings)
+    router = APIRouter()
+
+    @router.post("/api/commit-fails")
+    def _commit_fails(session: SessionDep) -> dict[str, bool]:
+        def refuse(_session) -> None:
+            raise RuntimeError("the database refused the commit")
+
+        event.listen(session, "before_commit", refuse)
+        return {"ok": True}
+
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.post("/api/commit-fails")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
