@@ -48,12 +48,16 @@ def serve(
     """Run the web server (API and pages). In production run several behind a reverse proxy."""
     import uvicorn
 
-    from smartcity.core.db import current_revision
+    from smartcity.core.db import current_revision, head_revision
 
     settings = _settings()
-    if current_revision(settings) is None:
+    current, head = current_revision(settings), head_revision(settings)
+    if current != head:
         typer.secho(
-            "The database has no schema yet: run `smartcity db upgrade` (or `smartcity demo`).", fg="red", err=True
+            f"The database is at revision {current or '(empty)'}, the code needs {head}: "
+            "run `smartcity db upgrade` (or `smartcity demo`) first.",
+            fg="red",
+            err=True,
         )
         raise typer.Exit(1)
     host, port = host or settings.host, port or settings.port

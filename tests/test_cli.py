@@ -92,3 +92,9 @@ def test_bad_configuration_is_a_clear_error(run, monkeypatch) -> None:
 def test_db_current_and_upgrade(run) -> None:
     assert run("db", "upgrade").exit_code == 0
     assert run("db", "current").output.strip() == "0001"
+
+
+def test_serve_refuses_a_database_behind_the_code(run, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SMARTCITY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = run("serve")
+    assert result.exit_code == 1 and "smartcity db upgrade" in result.output

@@ -201,7 +201,12 @@ def _save_head(connection: Connection, seq: int, hash_: str) -> None:
 
 
 def _summary(obj: Base, keys: Iterable[str]) -> dict[str, Any]:
-    return {key: getattr(obj, key) for key in keys}
+    return {key: _masked(obj, key, getattr(obj, key)) for key in keys}
+
+
+def _masked(obj: Base, key: str, value: Any) -> Any:
+    mask = type(obj).__audit_masked__.get(key)
+    return mask(value) if mask is not None and value is not None else value
 
 
 def _columns(obj: Base) -> list[str]:
@@ -223,8 +228,8 @@ def _changes(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
     for key in _columns(obj):
         history = state.attrs[key].history
         if history.has_changes():
-            before[key] = history.deleted[0] if history.deleted else None
-            after[key] = history.added[0] if history.added else None
+            before[key] = _masked(obj, key, history.deleted[0]) if history.deleted else None
+            after[key] = _masked(obj, key, history.added[0]) if history.added else None
     return before, after
 
 

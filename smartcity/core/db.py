@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +25,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class Base(DeclarativeBase):
-    """Base of every table. Models set ``__audit_exclude__`` for columns never copied into the audit chain."""
+    """Base of every table.
+
+    ``__audit_exclude__`` names columns never copied into the audit chain (secrets); ``__audit_masked__``
+    maps personal-data columns to the function that masks them there (the chain is read by auditors,
+    who need to see *that* a phone number changed, not the number).
+    """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __audit_exclude__: frozenset[str] = frozenset()
+    __audit_masked__: dict[str, Callable[[Any], Any]] = {}  # noqa: RUF012 - read-only class default
     __audited__: bool = True
 
 
@@ -142,3 +148,10 @@ def current_revision(settings: Settings) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head_revision(settings: Settings) -> str | None:
+    """The newest revision the code knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()

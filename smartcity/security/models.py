@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcity.core.db import Base, UTCDateTime, utcnow
+from smartcity.core.privacy import mask_email, mask_phone
 
 DEPARTMENT_LEVELS = ("city", "district", "street", "community")
 
@@ -30,6 +31,7 @@ class Department(Base):
 class User(Base):
     __tablename__ = "user_account"
     __audit_exclude__ = frozenset({"password_hash"})
+    __audit_masked__ = {"phone": mask_phone, "email": mask_email}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -48,6 +48,22 @@ def test_password_hashes_never_reach_the_chain(database) -> None:
     assert "argon2" not in created.after
 
 
+def test_personal_data_is_masked_in_the_chain(database) -> None:
+    with database.session() as s:
+        make_department(s, code="310000", level="city", parent=None)
+        make_user(s, username="cit", role="citizen", department=None, phone="13912345678", email="li@example.org")
+    with database.session() as s:
+        user = s.scalar(select(User).where(User.username == "cit"))
+        user.phone = "13700001111"
+    with database.session() as s:
+        created, changed = s.scalars(select(AuditRecord).where(AuditRecord.object_type == "user_account")
+                                     .order_by(AuditRecord.seq)).all()
+    assert json.loads(created.after)["phone"] == "139****5678"
+    assert json.loads(created.after)["email"] == "l***@example.org"
+    assert (json.loads(changed.before), json.loads(changed.after)) == ({"phone": "139****5678"},
+                                                                       {"phone": "137****1111"})
+
+
 def test_a_rolled_back_change_leaves_no_record(database) -> None:
     _chain_of(database, 1)
     with database.session() as s:
