@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from smartcity.core import audit
 from smartcity.core.deps import SessionDep, SettingsDep
-from smartcity.core.errors import Problem, problem_response
+from smartcity.core.errors import PROBLEM_JSON, Problem
 from smartcity.core.schemas import Page
 from smartcity.security import schemas, service
 from smartcity.security.permissions import Principal, public, require, signed_in
@@ -46,13 +46,9 @@ def issue_token(
 
 
 def _oauth_error(problem: Problem, error: str) -> Response:
-    response = problem_response(problem)
     # RFC 6749 §5.2 clients read "error"; problem+json readers read the rest. Both are served.
-    import json
-
-    body = json.loads(bytes(response.body))
-    body["error"] = error
-    return JSONResponse(body, status_code=problem.status, media_type=response.media_type, headers=problem.headers)
+    body = {**problem.body("/api/auth/token"), "error": error}
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
 @router.post("/api/auth/revoke", status_code=204, summary="Revoke the bearer token in use")
