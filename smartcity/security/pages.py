@@ -55,15 +55,14 @@ def login_submit(
     ip = request.client.host if request.client else None
     outcome = service.sign_in(session, settings, username, password, ip)
     if outcome.problem is not None:
-        message = (
-            "Too many failed sign-ins. Wait a few minutes and try again."
-            if outcome.problem.status == 429
-            else "The user name or password is wrong."
-        )
+        if outcome.problem.status == 429:
+            message = translate(request, "Too many failed sign-ins. Wait a few minutes and try again.")
+        else:
+            message = translate(request, "The user name or password is wrong.")
         return render(
             request,
             "login.html",
-            {"next": _safe_next(next), "username": username, "error": translate(request, message)},
+            {"next": _safe_next(next), "username": username, "error": message},
             status=outcome.problem.status,
         )
     lifetime = timedelta(hours=settings.session_hours)

@@ -1,0 +1,100 @@
+"""Browser harness: the real app on a free port, Debian's Chromium driven by Playwright, and axe-core
+(from npm, see package.json) injected into each page for the accessibility check."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from smartcity.app import create_app
+from tests.conftest import PASSWORD
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("SMARTCITY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium's own background traffic has nowhere to go on a closed network; keep it quiet.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _missing_tools() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Debian's chromium is not installed ({CHROMIUM}); run scripts/install-system-deps chromium"
+    if not AXE.exists():
+        return "axe-core is not installed; run npm ci"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    missing = _missing_tools()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)  # CI installs both: their absence there is a broken set-up, not a skip
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(settings, database) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real app served by uvicorn in a thread; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(browser, live_server, database):  # type: ignore[no-untyped-def]
+    # bypass_csp lets the test inject axe-core; the app's own CSP is asserted in the tests themselves.
+    context = browser.new_context(base_url=live_server, bypass_csp=True, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def check_accessibility(page) -> None:  # type: ignore[no-untyped-def]
+    """Fail on any serious or critical axe-core violation of WCAG 2.1 A/AA on the current page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    summary = "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in bad
+    )
+    assert not bad, f"accessibility violations on {page.url}:\n{summary}"
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
