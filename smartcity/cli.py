@@ -76,7 +76,6 @@ def serve(
 @app.command()
 def demo() -> None:
     """Migrate the configured database and load the demo city. Safe to run again: nothing is duplicated."""
-    from smartcity.core import audit
     from smartcity.core.db import upgrade
     from smartcity.demo import service as demo_service
 
@@ -85,7 +84,6 @@ def demo() -> None:
     upgrade(settings)
     database = _database()
     with database.session(actor="demo") as session:
-        audit.set_algorithm(session, settings.audit_hash)
         result = demo_service.load(session)
     demo_service.save_logins(result.new_logins)
     typer.echo(f"Demo city loaded: {result.departments_added} departments added.")

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from smartcity.app import create_app
 from smartcity.config import Settings
-from smartcity.core import audit
 from smartcity.core.db import Database, upgrade
 from smartcity.models import Base
 from smartcity.security import service as security
@@ -73,7 +72,6 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 def session(database: Database) -> Iterator[Session]:
     """A unit of work committed at the end of the test's setup block (use ``session.commit()`` as needed)."""
     with database.session(actor="test") as s:
-        audit.set_algorithm(s, "sha256")
         yield s
 
 
@@ -150,11 +148,20 @@ def bearer(client: TestClient, username: str, password: str = PASSWORD) -> dict[
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def login_form_token(client: TestClient) -> str:
+    """Open the sign-in page as a browser would and return the form's CSRF token."""
+    return _hidden_csrf(client.get("/login").text)
+
+
+def _hidden_csrf(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
 def web_login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Sign in through the login form; returns the CSRF token of the new session."""
-    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    form = {"username": username, "password": password, "csrf_token": login_form_token(client)}
+    response = client.post("/login", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
-    page = client.get("/")
-    marker = 'name="csrf_token" value="'
-    start = page.text.index(marker) + len(marker)
-    return page.text[start:page.text.index('"', start)]
+    return _hidden_csrf(client.get("/").text)

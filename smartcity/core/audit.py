@@ -21,10 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, Integer, String, Text, event, func, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from smartcity.core.db import Base, UTCDateTime, utcnow
+from smartcity.core.db import AUDIT_ALGORITHM_KEY, Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
-_ALGORITHM_KEY = "audit_algorithm"
 _LOCK_ID = 725_001  # an arbitrary constant: the PostgreSQL advisory lock that serialises appends
 
 
@@ -131,7 +130,7 @@ class Entry:
 
 
 def set_algorithm(session: Session, algorithm: str) -> None:
-    session.info[_ALGORITHM_KEY] = algorithm
+    session.info[AUDIT_ALGORITHM_KEY] = algorithm
 
 
 def append(
@@ -156,7 +155,7 @@ def _chain(session: Session, entries: list[Entry]) -> None:
     if not entries:
         return
     connection = session.connection()
-    algorithm = session.info.get(_ALGORITHM_KEY, "sha256")
+    algorithm = session.info.get(AUDIT_ALGORITHM_KEY, "sha256")
     actor = session.info.get("actor", "system")
     _lock(connection)
     seq, prev = _head(connection)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -21,6 +21,7 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+AUDIT_ALGORITHM_KEY = "audit_algorithm"  # session.info key: the hash the audit chain uses in this session
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -103,6 +104,7 @@ class Database:
         """One unit of work: commits when the block ends normally, rolls back on any error."""
         session = self.sessionmaker()
         session.info["actor"] = actor
+        session.info[AUDIT_ALGORITHM_KEY] = self.settings.audit_hash
         try:
             yield session
             session.commit()
@@ -111,11 +113,6 @@ class Database:
             raise
         finally:
             session.close()
-
-    def ping(self) -> bool:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

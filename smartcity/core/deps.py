@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from smartcity.config import Settings
-from smartcity.core import audit
 from smartcity.core.db import Database
 
 
@@ -24,17 +23,8 @@ def get_settings(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request: committed when the handler returns, rolled back when it raises."""
     database: Database = request.app.state.database
-    session = database.sessionmaker()
-    session.info["actor"] = "anonymous"
-    audit.set_algorithm(session, database.settings.audit_hash)
-    try:
+    with database.session(actor="anonymous") as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit before the response is sent, so a failing commit is a 500, never a false 200.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,21 +95,24 @@ def render(
     request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
     """Render a page with the shell's context: language, navigation, the principal and the CSRF token."""
-    from smartcity.security.permissions import ANONYMOUS, SESSION_COOKIE
+    from smartcity.security.permissions import ANONYMOUS, PRESESSION_COOKIE, SESSION_COOKIE
     from smartcity.security.service import csrf_token
 
     settings = request.app.state.settings
     language = language_of(request)
     principal = getattr(request.state, "principal", ANONYMOUS)
     gettext, ngettext = _gettext_for(language)
-    cookie = request.cookies.get(SESSION_COOKIE)
+    if principal.signed_in:
+        token = csrf_token(settings.effective_secret_key(), request.cookies.get(SESSION_COOKIE, ""))
+    else:  # the sign-in form: a double-submit token in a cookie of its own
+        token = request.cookies.get(PRESESSION_COOKIE) or secrets.token_urlsafe(32)
     page = {
         "request": request,
         "lang": language,
         "languages": i18n.LANGUAGE_NAMES,
         "principal": principal,
         "nav": [n for n in NAVIGATION if _visible(n, principal)],
-        "csrf_token": csrf_token(settings.effective_secret_key(), cookie) if cookie else "",
+        "csrf_token": token,
         "tz": settings.timezone,
         "gettext": gettext,
         "ngettext": ngettext,
@@ -117,7 +121,12 @@ def render(
         **(context or {}),
     }
     html = request.app.state.templates.get_template(template).render(page)
-    return HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status)
+    if not principal.signed_in and request.cookies.get(PRESESSION_COOKIE) != token:
+        response.set_cookie(
+            PRESESSION_COOKIE, token, httponly=True, samesite="strict", secure=settings.cookie_secure, path="/"
+        )
+    return response
 
 
 def _visible(item: NavItem, principal: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import Problem
 from smartcity.core.web import NavItem, add_nav, render, translate
 from smartcity.security import schemas, service
-from smartcity.security.permissions import SESSION_COOKIE, Principal, public, require, signed_in
+from smartcity.security.permissions import PRESESSION_COOKIE, SESSION_COOKIE, Principal, public, require, signed_in
 from smartcity.security.roles import ROLES
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +47,12 @@ def login_submit(
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    expected = request.cookies.get(PRESESSION_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf_token, expected):
+        error = translate(request, "The form has expired. Enter your user name and password again.")
+        return render(request, "login.html", {"next": _safe_next(next), "error": error}, status=403)
     if not username or not password:
         error = translate(request, "Enter your user name and password.")
         return render(
@@ -78,6 +84,7 @@ def login_submit(
         path="/",
     )
     response.set_cookie(i18n.LANGUAGE_COOKIE, outcome.user.language, samesite="lax", path="/")
+    response.delete_cookie(PRESESSION_COOKIE, path="/")
     return response
 
 

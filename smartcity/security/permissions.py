@@ -18,6 +18,7 @@ from smartcity.core.errors import Problem
 from smartcity.security.roles import Role
 
 SESSION_COOKIE = "smartcity_session"
+PRESESSION_COOKIE = "smartcity_csrf"  # double-submit token of the sign-in form, before any session exists
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -114,31 +115,7 @@ def _bind(request: Request, session: SessionDep, principal: Principal) -> Princi
     return principal
 
 
-def require(permission: str) -> Any:
-    """Dependency: the caller must be signed in and hold ``permission``; yields the :class:`Principal`."""
-
-    def check(
-        request: Request,
-        session: SessionDep,
-        _csrf: None = Depends(_check_csrf),
-        principal: Principal = Depends(_identify),
-    ) -> Principal:
-        _bind(request, session, principal)
-        if not principal.signed_in:
-            raise _unauthorized("Sign in first: this needs an account.", "invalid_token")
-        if not principal.can(permission):
-            raise Problem(
-                403, f"Your role ({principal.role.label_en}) may not do this ({permission}).", code="forbidden"
-            )
-        return principal
-
-    check.__permission__ = permission  # type: ignore[attr-defined]
-    return Depends(check)
-
-
-def signed_in() -> Any:
-    """Dependency: any signed-in account (used for one's own profile and the home page)."""
-
+def _signed_in_check(permission: str | None) -> Any:
     def check(
         request: Request,
         session: SessionDep,
@@ -148,10 +125,24 @@ def signed_in() -> Any:
         _bind(request, session, principal)
         if not principal.signed_in:
             raise _unauthorized("Sign in first: this needs an account.")
+        if permission is not None and not principal.can(permission):
+            raise Problem(
+                403, f"Your role ({principal.role.label_en}) may not do this ({permission}).", code="forbidden"
+            )
         return principal
 
-    check.__permission__ = "signed-in"  # type: ignore[attr-defined]
-    return Depends(check)
+    check.__permission__ = permission or "signed-in"  # type: ignore[attr-defined]
+    return check
+
+
+def require(permission: str) -> Any:
+    """Dependency: the caller must be signed in and hold ``permission``; yields the :class:`Principal`."""
+    return Depends(_signed_in_check(permission))
+
+
+def signed_in() -> Any:
+    """Dependency: any signed-in account (used for one's own profile and the home page)."""
+    return Depends(_signed_in_check(None))
 
 
 def public() -> Any:

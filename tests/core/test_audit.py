@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from smartcity.cli import app as cli
 from smartcity.core import audit
 from smartcity.core.audit import AuditRecord
+from smartcity.core.db import Database
 from smartcity.security.models import User
 from tests.conftest import make_department, make_user
 
@@ -135,12 +136,16 @@ def test_sm3_chain_verifies_and_differs_from_sha256() -> None:
     assert audit.digest("sm3", b"abc") == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
 
 
-def test_sm3_chain_written_and_verified(database) -> None:
+def test_sm3_setting_chains_with_sm3_and_verifies(settings, database) -> None:
+    sm3_database = Database(settings.model_copy(update={"audit_hash": "sm3"}))
+    try:
+        with sm3_database.session() as s:
+            make_department(s, code="310000", level="city", parent=None)
+    finally:
+        sm3_database.dispose()
     with database.session() as s:
-        audit.set_algorithm(s, "sm3")
-        make_department(s, code="310000", level="city", parent=None)
-    with database.session() as s:
-        assert s.scalars(select(AuditRecord.algorithm)).all() == ["sm3"]
+        make_department(s, code="310101", parent="310000")
+        assert s.scalars(select(AuditRecord.algorithm).order_by(AuditRecord.seq)).all() == ["sm3", "sha256"]
     assert _verify(database).ok
 
 

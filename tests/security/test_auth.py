@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from smartcity.core.db import utcnow
 from smartcity.security.models import AuthToken
-from tests.conftest import PASSWORD, bearer, web_login
+from tests.conftest import PASSWORD, bearer, login_form_token, web_login
 
 
 def test_password_flow_issues_a_working_token(client, city) -> None:
@@ -115,13 +115,14 @@ def test_logout_ends_the_session(client, city) -> None:
 
 
 def test_login_does_not_redirect_off_site(client, city) -> None:
-    response = client.post("/login", data={"username": "viewer", "password": PASSWORD,
-                                           "next": "//evil.example/x"}, follow_redirects=False)
+    response = client.post("/login", data={"username": "viewer", "password": PASSWORD, "next": "//evil.example/x",
+                                           "csrf_token": login_form_token(client)}, follow_redirects=False)
     assert response.headers["location"] == "/"
 
 
 def test_login_form_shows_errors_without_signing_in(client, city) -> None:
-    response = client.post("/login", data={"username": "viewer", "password": "wrong-one-1"})
+    response = client.post("/login", data={"username": "viewer", "password": "wrong-one-1",
+                                           "csrf_token": login_form_token(client)})
     assert response.status_code == 401 and 'role="alert"' in response.text
     assert "smartcity_session" not in response.cookies
 
@@ -136,3 +137,10 @@ def test_change_own_password(client, city) -> None:
     assert ok.status_code == 204
     assert client.get("/api/me", headers=headers).status_code == 401  # all tokens revoked
     assert bearer(client, "viewer", "brand-new-pw-2")
+
+
+def test_sign_in_form_needs_its_own_csrf_token(client, city) -> None:
+    client.get("/login")  # the browser holds the form's cookie, but a forged form does not know its value
+    forged = client.post("/login", data={"username": "viewer", "password": PASSWORD, "csrf_token": "guess"},
+                         follow_redirects=False)
+    assert forged.status_code == 403 and "smartcity_session" not in forged.cookies
