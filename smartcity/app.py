@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from smartcity import __version__
 from smartcity.config import Settings, get_settings
+from smartcity.core import apidocs
 from smartcity.core.db import Database
 from smartcity.core.deps import SessionDep
 from smartcity.core.errors import Problem, install_error_handlers
@@ -49,15 +50,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         description="Grid management, citizen hotline, city sensing, early warning and smart transport.",
+        docs_url=None,
+        redoc_url=None,
     )
+    app.openapi = lambda: apidocs.openapi_with_security(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.database = database
     app.state.templates = make_environment()
     install_error_handlers(app, html_renderer=html_error)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    # The longer prefix first: Starlette takes the first mount that matches.
+    app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="api_docs_assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
+    app.include_router(apidocs.router)
     for router in MODULE_ROUTERS:
         app.include_router(router)
     return app

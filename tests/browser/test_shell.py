@@ -92,3 +92,12 @@ def test_roles_see_only_their_navigation(page, city) -> None:
     page.goto("/admin/users")
     expect(page.get_by_role("heading", level=1)).to_contain_text("403")
     check_accessibility(page)
+
+
+def test_api_docs_render_from_our_own_host(page) -> None:
+    page.goto("/docs")
+    expect(page.get_by_role("heading", name=re.compile("Smart city platform"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Authorize"))).to_be_visible()
+    # Swagger UI puts a copy button inside each operation's expand button; that markup is the
+    # library's own (reported upstream as swagger-api/swagger-ui issues on nested controls).
+    check_accessibility(page, known=frozenset({"nested-interactive"}))

@@ -34,3 +34,17 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(database) -> None:
 def test_healthz_answers_when_the_database_does(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_api_docs_are_served_without_a_cdn(client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/static/api-docs/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/static/api-docs/swagger-ui-bundle.js").status_code == 200
+
+
+def test_openapi_declares_how_to_sign_in(client) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["OAuth2"]["flows"]["password"]["tokenUrl"] == "/api/auth/token"
+    assert schema["paths"]["/api/me"]["get"]["security"] == [{"OAuth2": []}, {"ApiKey": []}]
+    assert "security" not in schema["paths"]["/api/auth/token"]["post"]

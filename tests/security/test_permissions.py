@@ -100,7 +100,7 @@ def test_supervisor_sees_only_audit_records_of_accounts_in_scope(client, city) -
     assert "handler" in actors and "xuhui_handler" not in actors
 
 
-PUBLIC_ROUTES = {"/healthz", "/login", "/language/{code}", "/api/auth/token"}
+PUBLIC_ROUTES = {"/healthz", "/login", "/language/{code}", "/api/auth/token", "/docs"}
 
 
 def api_routes(routes) -> list[APIRoute]:
