@@ -2,6 +2,18 @@
 
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
+from smartcity.places.models import Division, UnitGrid
 from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
 
-__all__ = ["ApiKey", "AuditHead", "AuditRecord", "AuthToken", "Base", "Department", "LoginFailure", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditHead",
+    "AuditRecord",
+    "AuthToken",
+    "Base",
+    "Department",
+    "Division",
+    "LoginFailure",
+    "UnitGrid",
+    "User",
+]

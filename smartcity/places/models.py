@@ -1,0 +1,66 @@
+"""Tables of the places module: administrative divisions and unit grids, with WGS-84 geometry as WKB.
+
+Geometry is stored as WKB with a bounding box in plain columns, so the same schema serves SQLite and
+PostgreSQL; lookups run on an in-memory index (see index.py), not on the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smartcity.core.db import Base, UTCDateTime, utcnow
+
+LEVELS = ("city", "district", "street", "community")
+
+
+class BoundingBox:
+    """Columns shared by every spatial table: the WGS-84 bounding box, for bbox filters."""
+
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+
+
+class Division(BoundingBox, Base):
+    """A city, district (GB/T 2260), street (9 digits) or community (12 digits) with its boundary."""
+
+    __tablename__ = "place_division"
+    __audit_exclude__ = frozenset({"geometry"})
+    __table_args__ = (Index("ix_place_division_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    level: Mapped[str] = mapped_column(String(12), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(160))
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)
+    area_m2: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class UnitGrid(BoundingBox, Base):
+    """A unit grid (万米单元网格) with its 15-digit code: district 6 + street 3 + community 3 + sequence 3.
+
+    Written in bulk by generation and import; each such operation is one audit record, not one per grid.
+    """
+
+    __tablename__ = "place_unit_grid"
+    __audited__ = False
+    __table_args__ = (Index("ix_place_unit_grid_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(15), unique=True)
+    community_code: Mapped[str] = mapped_column(String(12), index=True)
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    centroid_lat: Mapped[float] = mapped_column(Float)
+    area_m2: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20))  # generated | imported
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
