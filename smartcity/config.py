@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address `smartcity serve` binds to")
     port: int = Field(8000, gt=0, lt=65536, description="port `smartcity serve` binds to")
     timezone: str = Field("Asia/Shanghai", description="time zone in which pages show times")
+    demo_grids: str = Field(
+        "all",
+        description="districts whose unit grids `smartcity demo` generates: all, none, or codes like 310101,310104",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from smartcity.cli import app as cli
 from smartcity.config import get_settings
+from smartcity.places.models import Division, UnitGrid
 from smartcity.security.models import Department, User
 
 
@@ -16,16 +17,16 @@ def run(settings, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     """Invoke the CLI against the test database, from a scratch directory (demo writes var/ there)."""
     monkeypatch.setenv("SMARTCITY_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("SMARTCITY_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("SMARTCITY_DEMO_GRIDS", "310101")  # all of Shanghai takes a minute: one district here
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield lambda *args, **kw: CliRunner().invoke(cli, list(args), **kw)
     get_settings.cache_clear()
 
 
-def _counts(database) -> tuple[int, int]:
+def _counts(database) -> tuple[int, ...]:
     with database.session() as s:
-        return (s.scalar(select(func.count()).select_from(User)),
-                s.scalar(select(func.count()).select_from(Department)))
+        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (User, Department, Division, UnitGrid))
 
 
 def test_demo_twice_adds_nothing_the_second_time(run, database, tmp_path) -> None:
@@ -33,7 +34,9 @@ def test_demo_twice_adds_nothing_the_second_time(run, database, tmp_path) -> Non
     assert first.exit_code == 0, first.output
     assert "admin" in first.output and "passwords are shown once" in first.output
     counts = _counts(database)
-    assert counts == (9, 19)
+    assert counts[:2] == (9, 19)
+    assert counts[2] > 17 + 100 and counts[3] > 1000  # real districts, synthetic streets/communities, grids
+    assert "Coordinates converted from GCJ-02 to WGS-84" in first.output
     saved = (tmp_path / "var" / "demo-logins.txt").read_text()
     assert saved.count("\n") == 9 and oct((tmp_path / "var" / "demo-logins.txt").stat().st_mode)[-3:] == "600"
     second = run("demo")
@@ -100,3 +103,32 @@ def test_serve_refuses_a_database_behind_the_code(run, tmp_path, monkeypatch) ->
     monkeypatch.setenv("SMARTCITY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     result = run("serve")
     assert result.exit_code == 1 and "smartcity db upgrade" in result.output
+
+
+def test_places_import_reports_and_refuses_bad_files(run, tmp_path, database) -> None:
+    from smartcity.places.cli import PACKAGED_BOUNDARIES
+
+    ok = run("places", "import", str(PACKAGED_BOUNDARIES), "--crs", "gcj02")
+    assert ok.exit_code == 0 and "17 added" in ok.output and "GCJ-02" in ok.output
+    again = run("places", "import", str(PACKAGED_BOUNDARIES), "--crs", "gcj02")
+    assert "17 unchanged" in again.output
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                   '{"code": "310101001", "name": "x"}, "geometry": {"type": "Point", "coordinates": [121, 31]}}]}')
+    refused = run("places", "import", str(bad))
+    assert refused.exit_code == 1 and "features[0] (310101001)" in refused.output and "Polygon" in refused.output
+    garbage = tmp_path / "garbage.geojson"
+    garbage.write_text("{not json")
+    assert run("places", "import", str(garbage)).exit_code == 1
+
+
+def test_grid_generate_resumes(run, database) -> None:
+    from smartcity.places.cli import PACKAGED_BOUNDARIES
+
+    run("places", "import", str(PACKAGED_BOUNDARIES), "--crs", "gcj02")
+    assert run("places", "subdivide", "--district", "310101").exit_code == 0
+    first = run("places", "grid", "generate", "--district", "310101")
+    assert first.exit_code == 0, first.output
+    written = int(first.output.strip().rsplit(" ", 1)[1].rstrip("."))
+    assert written > 1000
+    assert "Unit grids written: 0." in run("places", "grid", "generate", "--district", "310101").output
