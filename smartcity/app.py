@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -17,12 +19,13 @@ from smartcity.core.deps import SessionDep
 from smartcity.core.errors import Problem, install_error_handlers
 from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from smartcity.core.web import STATIC_DIR, html_error, make_environment
+from smartcity.places import api as places_api
 from smartcity.security import Principal, public
 from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
-MODULE_ROUTERS: list[APIRouter] = [security_api.router, security_pages.router]
+MODULE_ROUTERS: list[APIRouter] = [security_api.router, security_pages.router, places_api.router]
 
 health = APIRouter(tags=["platform"])
 
@@ -36,12 +39,24 @@ def healthz(session: SessionDep, _: Annotated[Principal, public()]) -> Any:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
+def _warm_indexes(database: Database) -> None:
+    from smartcity.places import index
+
+    try:
+        with database.session() as session:
+            index.CACHE.get(session)
+    except Exception:  # a cold index is only slower; requests will build it and report any real fault
+        logging.getLogger(__name__).exception("warming the places index failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = Database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        if settings.env != "test":  # build the point→grid index now rather than on the first request
+            threading.Thread(target=_warm_indexes, args=(database,), name="warm-indexes", daemon=True).start()
         yield
         database.dispose()
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from smartcity.core import events
 from smartcity.core.errors import Problem
-from smartcity.places import codes, geometry, lattice
+from smartcity.places import codes, geometry, index, lattice
 from smartcity.places.models import Division, UnitGrid
 from smartcity.places.service import record_bulk_change
 
@@ -116,6 +116,7 @@ def generate_grids(session: Session, community_code: str, *, replace: bool = Fal
     session.execute(delete(UnitGrid).where(UnitGrid.community_code == community_code))
     rows = _grid_rows(community_code, pieces)
     session.execute(UnitGrid.__table__.insert(), rows)
+    index.mark_changed(session)
     record_bulk_change(
         session,
         "places.grids_generated",

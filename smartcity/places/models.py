@@ -64,3 +64,13 @@ class UnitGrid(BoundingBox, Base):
     area_m2: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(20))  # generated | imported
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GridRevision(Base):
+    """A token replaced whenever unit grids change, so every process can tell its index is stale."""
+
+    __tablename__ = "place_grid_revision"
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,59 @@
+"""Request and response bodies of the places API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from smartcity.core.schemas import Request, Response
+
+Crs = Literal["wgs84", "gcj02"]
+
+
+class DivisionRef(Response):
+    code: str
+    name: str
+    name_en: str | None
+    level: str
+    synthetic: bool
+
+
+class DivisionOut(DivisionRef):
+    parent_code: str | None
+    area_m2: float
+    source: str
+    bbox: list[float] = Field(description="min lon, min lat, max lon, max lat (WGS-84)")
+
+
+class GridRef(Response):
+    code: str
+    area_m2: float
+    centroid: list[float] = Field(description="lon, lat (WGS-84)")
+
+
+class Location(Response):
+    """A point's unit grid and the divisions above it."""
+
+    point: list[float] = Field(description="the point in WGS-84 (converted when given in GCJ-02)")
+    grid: GridRef | None
+    community: DivisionRef | None
+    street: DivisionRef | None
+    district: DivisionRef | None
+    city: DivisionRef | None
+    error: str | None = Field(None, description="why the point has no grid (only in batch answers)")
+
+
+class LocateBatch(Request):
+    points: list[tuple[float, float]] = Field(min_length=1, max_length=10_000, description="[lon, lat] pairs")
+    crs: Crs = "wgs84"
+
+
+class GridOut(Response):
+    code: str
+    community_code: str
+    area_m2: float
+    centroid: list[float]
+    source: str
+    hierarchy: list[DivisionRef]
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (WGS-84)")
