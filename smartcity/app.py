@@ -7,6 +7,7 @@ import threading
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import xstatic.pkg.leaflet
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,12 +22,19 @@ from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddle
 from smartcity.core.web import STATIC_DIR, html_error, make_environment
 from smartcity.places import api as places_api
 from smartcity.places import ogcapi
+from smartcity.places import pages as places_pages
 from smartcity.security import Principal, public
 from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
-MODULE_ROUTERS: list[APIRouter] = [security_api.router, security_pages.router, places_api.router, ogcapi.router]
+MODULE_ROUTERS: list[APIRouter] = [
+    security_api.router,
+    security_pages.router,
+    places_api.router,
+    places_pages.router,
+    ogcapi.router,
+]
 
 health = APIRouter(tags=["platform"])
 
@@ -78,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     # The longer prefix first: Starlette takes the first mount that matches.
     app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="api_docs_assets")
+    app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
+    app.mount("/static/places", StaticFiles(directory=places_pages.STATIC_DIR), name="places_static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
     app.include_router(apidocs.router)

