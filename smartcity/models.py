@@ -2,7 +2,7 @@
 
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
-from smartcity.places.models import Division, GridRevision, UnitGrid
+from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
 from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "Base",
     "Department",
     "Division",
+    "GridLayer",
+    "GridLayerMember",
     "GridRevision",
     "LoginFailure",
     "UnitGrid",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from smartcity.core.deps import SessionDep
-from smartcity.places import lookup, schemas, service
+from smartcity.places import layers, lookup, schemas, service
 from smartcity.places.models import LEVELS, Division
 from smartcity.places.schemas import Crs
 from smartcity.security import Principal, grant, require
@@ -25,7 +26,10 @@ grant(
     "device",
 )
 
+grant("places.manage", "define supervision grids and responsibilities")
+
 router = APIRouter(prefix="/api/places", tags=["places"])
+LayerKind = Literal["supervision", "responsibility"]
 
 
 @router.get("/locate", response_model=schemas.Location, summary="Unit grid and divisions of a point")
@@ -82,3 +86,53 @@ def divisions(
 @router.get("/divisions/{code}", response_model=schemas.DivisionOut)
 def division(code: str, session: SessionDep, _: Annotated[Principal, require("places.read")]) -> schemas.DivisionOut:
     return _division_out(service.get_division(session, code))
+
+
+def _layer_out(entry: layers.LayerEntry) -> schemas.LayerOut:
+    return schemas.LayerOut(**{**entry.__dict__, "members": list(entry.members)})
+
+
+@router.post(
+    "/layers/{kind}",
+    response_model=schemas.LayerOut,
+    status_code=201,
+    summary="Add a version of a supervision grid or responsibility",
+)
+def save_layer(
+    kind: LayerKind, body: schemas.LayerIn, session: SessionDep, _: Annotated[Principal, require("places.manage")]
+) -> schemas.LayerOut:
+    """The version in force until ``valid_from`` ends that day; members cover every grid under them."""
+    return _layer_out(layers.entry(session, layers.save(session, kind=kind, **body.model_dump())))
+
+
+@router.get("/layers/{kind}", response_model=list[schemas.LayerOut], summary="Supervision grids or responsibilities")
+def list_layers(
+    kind: LayerKind,
+    session: SessionDep,
+    _: Annotated[Principal, require("places.read")],
+    at: Annotated[date | None, Query(description="only versions in force that day")] = None,
+) -> list[schemas.LayerOut]:
+    return [_layer_out(e) for e in layers.list_layers(session, kind, at=at)]
+
+
+@router.get("/responsible", response_model=schemas.LayerOut, summary="Who answers for a grid")
+def responsible(
+    session: SessionDep,
+    _: Annotated[Principal, require("places.read")],
+    grid: Annotated[str, Query(description="15-digit grid code")],
+    category: Annotated[str | None, Query(max_length=16, description="case category code")] = None,
+    at: Annotated[date | None, Query(description="day (default today)")] = None,
+) -> schemas.LayerOut:
+    """The most specific responsibility in force: grid before community, street, district; exact category
+    before its major class before *. 404 when nobody is responsible."""
+    return _layer_out(layers.responsible_for(session, grid, category=category, at=at))
+
+
+@router.get("/supervision", response_model=list[schemas.LayerOut], summary="Patrol beats covering a grid")
+def supervision(
+    session: SessionDep,
+    _: Annotated[Principal, require("places.read")],
+    grid: Annotated[str, Query(description="15-digit grid code")],
+    at: Annotated[date | None, Query()] = None,
+) -> list[schemas.LayerOut]:
+    return [_layer_out(e) for e in layers.supervision_grids_of(session, grid, at=at)]

@@ -6,9 +6,9 @@ PostgreSQL; lookups run on an in-memory index (see index.py), not on the databas
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, String
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcity.core.db import Base, UTCDateTime, utcnow
@@ -74,3 +74,36 @@ class GridRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
+
+
+class GridLayer(BoundingBox, Base):
+    """One version of a grid layer entry: a supervision grid (an inspector's patrol beat, 监督网格) or a
+    responsibility (which department or person answers for which grids, per category, 责任网格).
+
+    Members are division or grid codes (6, 9, 12 or 15 digits): a member covers every unit grid whose code
+    starts with it. Versions of the same ``code`` follow each other: ``valid_to`` (exclusive) of one is the
+    ``valid_from`` of the next.
+    """
+
+    __tablename__ = "place_grid_layer"
+    __audit_exclude__ = frozenset({"geometry"})
+    __table_args__ = (UniqueConstraint("kind", "code", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # supervision | responsibility
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(16), default="*")  # a case category code, or * for all
+    department_code: Mapped[str | None] = mapped_column(String(32))
+    person: Mapped[str | None] = mapped_column(String(64))  # the responsible or patrolling account
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)  # union of the members' places, for maps
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GridLayerMember(Base):
+    __tablename__ = "place_grid_layer_member"
+
+    layer_id: Mapped[int] = mapped_column(ForeignKey("place_grid_layer.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(15), primary_key=True, index=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from smartcity.core.deps import SessionDep
 from smartcity.core.errors import Problem
-from smartcity.places.models import Division, UnitGrid
+from smartcity.places.models import Division, GridLayer, UnitGrid
 from smartcity.security import Principal, public
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -87,6 +87,18 @@ COLLECTIONS = {
             lambda: Division.level == "community",
             _division_props(),
             True,
+        ),
+        Collection(
+            "supervision-grids",
+            "Supervision grids 监督网格",
+            "Inspectors' patrol beats in force today: groups of unit grids.",
+            GridLayer,
+            lambda: and_(
+                GridLayer.kind == "supervision",
+                GridLayer.valid_from <= date.today(),
+                or_(GridLayer.valid_to.is_(None), GridLayer.valid_to > date.today()),
+            ),
+            {"code": GridLayer.code, "name": GridLayer.name, "person": GridLayer.person},
         ),
         Collection(
             "unit-grids",
@@ -276,8 +288,11 @@ def _properties(collection: Collection, row: Any) -> dict[str, Any]:
     props = {name: getattr(row, column.key) for name, column in collection.properties.items()}
     if collection.model is Division:
         props["level"] = row.level
-    else:
+    elif collection.model is UnitGrid:
         props["centroid"] = [row.centroid_lon, row.centroid_lat]
+    else:
+        props["valid_from"] = row.valid_from.isoformat()
+        props["valid_to"] = row.valid_to.isoformat() if row.valid_to else None
     return props
 
 

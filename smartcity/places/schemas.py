@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field
@@ -57,3 +58,32 @@ class GridOut(Response):
     source: str
     hierarchy: list[DivisionRef]
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (WGS-84)")
+
+
+class LayerIn(Request):
+    code: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[0-9A-Za-z_\-]+$",
+        description="the beat's or responsibility's code; versions share it",
+    )
+    name: str = Field(min_length=1, max_length=120)
+    members: list[str] = Field(
+        min_length=1, max_length=5000, description="division (6/9/12 digits) or grid (15 digits) codes it covers"
+    )
+    valid_from: date
+    category: str = Field("*", min_length=1, max_length=16, description="case category code, or * for all")
+    department_code: str | None = Field(None, max_length=32)
+    person: str | None = Field(None, max_length=64, description="the account patrolling or answering")
+
+
+class LayerOut(Response):
+    kind: str
+    code: str
+    name: str
+    category: str
+    department_code: str | None
+    person: str | None
+    valid_from: date
+    valid_to: date | None
+    members: list[str]

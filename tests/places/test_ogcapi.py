@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import shapely
 
-COLLECTIONS = {"districts", "streets", "communities", "unit-grids"}
+COLLECTIONS = {"districts", "streets", "communities", "supervision-grids", "unit-grids"}
 
 
 def test_landing_page_and_conformance(client) -> None:
