@@ -53,11 +53,13 @@ def test_demo_passwords_sign_in(run, client, tmp_path) -> None:
 
 
 def test_user_add_and_refusals(run, database, city) -> None:
-    ok = run("user", "add", "cli_viewer", "--role", "viewer", "--department", "310101",
-             "--password", "long-enough-pw-1")
+    ok = run(
+        "user", "add", "cli_viewer", "--role", "viewer", "--department", "310101", "--password", "long-enough-pw-1"
+    )
     assert ok.exit_code == 0, ok.output
-    taken = run("user", "add", "cli_viewer", "--role", "viewer", "--department", "310101",
-                "--password", "long-enough-pw-1")
+    taken = run(
+        "user", "add", "cli_viewer", "--role", "viewer", "--department", "310101", "--password", "long-enough-pw-1"
+    )
     assert taken.exit_code == 1 and "taken" in taken.output
     weak = run("user", "add", "other", "--role", "viewer", "--department", "310101", "--password", "abc")
     assert weak.exit_code == 1 and "too weak" in weak.output
@@ -113,8 +115,10 @@ def test_places_import_reports_and_refuses_bad_files(run, tmp_path, database) ->
     again = run("places", "import", str(PACKAGED_BOUNDARIES), "--crs", "gcj02")
     assert "17 unchanged" in again.output
     bad = tmp_path / "bad.geojson"
-    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-                   '{"code": "310101001", "name": "x"}, "geometry": {"type": "Point", "coordinates": [121, 31]}}]}')
+    bad.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"code": "310101001", "name": "x"}, "geometry": {"type": "Point", "coordinates": [121, 31]}}]}'
+    )
     refused = run("places", "import", str(bad))
     assert refused.exit_code == 1 and "features[0] (310101001)" in refused.output and "Polygon" in refused.output
     garbage = tmp_path / "garbage.geojson"
@@ -132,3 +136,13 @@ def test_grid_generate_resumes(run, database) -> None:
     written = int(first.output.strip().rsplit(" ", 1)[1].rstrip("."))
     assert written > 1000
     assert "Unit grids written: 0." in run("places", "grid", "generate", "--district", "310101").output
+
+
+def test_grid_import_command(run, tmp_path, gridded) -> None:
+    bad = tmp_path / "grids.geojson"
+    bad.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": "1"}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[121, 31], [121.1, 31], [121, 31.1], [121, 31]]]}}]}'
+    )
+    refused = run("places", "grid", "import", str(bad))
+    assert refused.exit_code == 1 and "15 digits" in refused.output
