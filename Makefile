@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test lint serve clean help
+.PHONY: demo test lint bench serve clean help
 
 help:
 	@echo "make demo   create .venv, migrate ./var/smartcity.db, load the demo city, serve on 127.0.0.1:8000"
 	@echo "make test   install the dev dependencies and run the whole suite (SMARTCITY_TEST_DATABASE_URL for PostgreSQL)"
 	@echo "make lint   ruff"
+	@echo "make bench  benchmarks (BENCH_ARGS='--postgis-url postgresql+psycopg://…' adds the PostGIS reference)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ test: $(VENV)/.dev node_modules/.installed
 	@scripts/install-system-deps chromium || echo "Browser tests need Debian's chromium; they will be skipped."
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/bench_places.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
