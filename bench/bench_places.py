@@ -156,7 +156,7 @@ def bench_postgis(
     pg.dispose()
 
 
-def bench_api(database_url: str, repeats: int) -> None:
+def bench_api(database_url: str, repeats: int) -> float:
     import httpx
     import uvicorn
 
@@ -202,20 +202,171 @@ def bench_api(database_url: str, repeats: int) -> None:
             f"{statistics.median(times):.2f} ms",
             f"p95 {times[int(len(times) * 0.95)]:.2f} ms; GET /healthz {health:.2f} ms; target p50 < 5 ms",
         )
-        box = "121.42,31.18,121.525,31.27"
+        box = OGC_BOX
         samples = []
         for _ in range(5):
-            start = time.perf_counter()
-            body = client.get("/ogcapi/collections/unit-grids/items", params={"bbox": box, "limit": 10_000}).json()
+            start = time.perf_counter()  # the response, fully received; parsing it is the client's cost
+            response = client.get("/ogcapi/collections/unit-grids/items", params={"bbox": box, "limit": 10_000})
             samples.append(time.perf_counter() - start)
+        body = response.json()
         row(
             f"GET /ogcapi unit-grids bbox ({body['numberReturned']:,} features)",
             f"{statistics.median(samples) * 1000:.0f} ms",
             f"matched {body['numberMatched']:,}; median of 5",
         )
+        ours_ms = statistics.median(samples) * 1000
     server.should_exit = True
     thread.join(timeout=10)
     database.dispose()
+    return ours_ms
+
+
+PYGEOAPI_VENV = Path("var/bench/pygeoapi-venv")
+PYGEOAPI_PACKAGES = ["pygeoapi", "psycopg2-binary", "geoalchemy2", "starlette", "uvicorn"]
+OGC_BOX = "121.42,31.18,121.525,31.27"
+
+
+def _pygeoapi_config(url: str, port: int) -> str:
+    from sqlalchemy.engine import make_url
+
+    db = make_url(url)
+    return json.dumps(
+        {  # YAML is a superset of JSON
+            "server": {
+                "bind": {"host": "127.0.0.1", "port": port},
+                "url": f"http://127.0.0.1:{port}",
+                "mimetype": "application/json; charset=UTF-8",
+                "encoding": "utf-8",
+                "languages": ["en-US"],
+                "limits": {"default_items": 10, "max_items": 10_000},
+                "map": {"url": "http://127.0.0.1/{z}/{x}/{y}.png", "attribution": "none"},
+            },
+            "logging": {"level": "ERROR"},
+            "metadata": {
+                "identification": {
+                    "title": "bench",
+                    "description": "bench",
+                    "keywords": ["bench"],
+                    "keywords_type": "theme",
+                    "terms_of_service": "none",
+                    "url": "http://127.0.0.1",
+                },
+                "license": {"name": "none", "url": "http://127.0.0.1"},
+                "provider": {"name": "bench", "url": "http://127.0.0.1"},
+                "contact": {
+                    "name": "bench",
+                    "position": "bench",
+                    "address": "bench",
+                    "city": "bench",
+                    "stateorprovince": "bench",
+                    "postalcode": "0",
+                    "country": "CN",
+                    "phone": "0",
+                    "fax": "0",
+                    "email": "bench@example.org",
+                    "url": "http://127.0.0.1",
+                    "hours": "any",
+                    "instructions": "none",
+                    "role": "pointOfContact",
+                },
+            },
+            "resources": {
+                "grids": {
+                    "type": "collection",
+                    "title": "grids",
+                    "description": "unit grids",
+                    "keywords": ["grids"],
+                    "extents": {
+                        "spatial": {"bbox": list(SHANGHAI_BOX), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+                    },
+                    "providers": [
+                        {
+                            "type": "feature",
+                            "name": "PostgreSQL",
+                            "id_field": "code",
+                            "table": "bench_grid",
+                            "geom_field": "geom",
+                            "data": {
+                                "host": db.host,
+                                "port": db.port or 5432,
+                                "dbname": db.database,
+                                "user": db.username,
+                                "password": db.password or "",
+                                "search_path": ["public"],
+                            },
+                        }
+                    ],
+                }
+            },
+        }
+    )
+
+
+def bench_pygeoapi(url: str, ours_ms: float) -> None:
+    """pygeoapi (its own virtualenv, so its pins cannot disturb ours) serving bench_grid from the same database."""
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    print("\npygeoapi reference (PostgreSQL provider, same grids, same database)")
+    python = PYGEOAPI_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PYGEOAPI_PACKAGES], check=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = PYGEOAPI_VENV.parent / "pygeoapi-config.yml"
+    openapi = PYGEOAPI_VENV.parent / "pygeoapi-openapi.yml"
+    config.write_text(_pygeoapi_config(url, port))
+    subprocess.run(
+        [str(PYGEOAPI_VENV / "bin" / "pygeoapi"), "openapi", "generate", str(config), "--output-file", str(openapi)],
+        check=True,
+        capture_output=True,
+    )
+    env = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi), "PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen(
+        [
+            str(python),
+            "-m",
+            "uvicorn",
+            "pygeoapi.starlette_app:APP",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+        ],
+        env=env,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
+            for _ in range(200):
+                try:
+                    if client.get("/conformance").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            samples, returned = [], 0
+            for _ in range(5):
+                start = time.perf_counter()
+                response = client.get(
+                    "/collections/grids/items", params={"bbox": OGC_BOX, "limit": 10_000, "f": "json"}
+                )
+                samples.append(time.perf_counter() - start)
+                returned = response.json().get("numberReturned", 0)
+        theirs = statistics.median(samples) * 1000
+        row(
+            f"pygeoapi bbox ({returned:,} features)",
+            f"{theirs:.0f} ms",
+            f"ours {ours_ms:.0f} ms: {theirs / ours_ms:.1f}× faster (target > 1×)",
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def main() -> None:
@@ -225,6 +376,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--naive-points", type=int, default=200)
     parser.add_argument("--api-calls", type=int, default=500)
+    parser.add_argument(
+        "--pygeoapi",
+        action="store_true",
+        help="with --postgis-url: also time pygeoapi serving the same grids (installs it into "
+        "var/bench/pygeoapi-venv); give the same URL as --database-url for one database",
+    )
     args = parser.parse_args()
     url = args.database_url
     if url is None:
@@ -238,7 +395,9 @@ def main() -> None:
     grid_index, lon, lat = bench_lookup(database, args.points, args.naive_points)
     if args.postgis_url:
         bench_postgis(args.postgis_url, database, grid_index, lon, lat)
-    bench_api(url, args.api_calls)
+    ours_ms = bench_api(url, args.api_calls)
+    if args.postgis_url and args.pygeoapi:
+        bench_pygeoapi(args.postgis_url, ours_ms)
     database.dispose()
 
 

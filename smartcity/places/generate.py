@@ -60,6 +60,7 @@ def subdivide_synthetic(session: Session, district_code: str) -> Subdivision:
             )
             communities += 1
     session.flush()
+    index.mark_changed(session)
     events.emit(session, "places.divisions_changed", district=district_code)
     return Subdivision(len(streets), communities)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from smartcity.places import crs, geometry
-from smartcity.places.models import GridRevision, UnitGrid
+from smartcity.places.models import Division, GridRevision, UnitGrid
 
 CELL_M = 100.0
 _ROW_FACTOR = 1 << 24  # key = row * 2^24 + col: columns of EPSG:32651 stay far below 2^24 cells
@@ -28,6 +28,17 @@ OUTSIDE = -1
 
 def _keys(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.floor(y / CELL_M).astype(np.int64) * _ROW_FACTOR + np.floor(x / CELL_M).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class DivisionFacts:
+    """What a location answer says about a division; kept in the index so locating needs no query."""
+
+    code: str
+    name: str
+    name_en: str | None
+    level: str
+    synthetic: bool
 
 
 @dataclass
@@ -39,6 +50,9 @@ class GridIndex:
     shared_grid: NDArray[np.int32]
     shapes: dict[int, shapely.Geometry]  # metric polygons of the grids that appear in shared cells
     revision: str
+    area_m2: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # per grid, like codes
+    centroids: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 2)))  # lon, lat per grid
+    divisions: dict[str, DivisionFacts] = field(default_factory=dict)  # every division by code
 
     def locate(self, lon: ArrayLike, lat: ArrayLike) -> NDArray[np.int32]:
         """Positions in ``codes`` of the grids holding each WGS-84 point, or OUTSIDE (-1)."""
@@ -75,12 +89,21 @@ class GridIndex:
 
 def build(session: Session) -> GridIndex:
     """Read every grid and index it (about 10 s for Shanghai's 800,000 grids)."""
-    rows = session.execute(select(UnitGrid.code, UnitGrid.geometry, UnitGrid.area_m2).order_by(UnitGrid.code)).all()
+    columns = (UnitGrid.code, UnitGrid.geometry, UnitGrid.area_m2, UnitGrid.centroid_lon, UnitGrid.centroid_lat)
+    rows = session.execute(select(*columns).order_by(UnitGrid.code)).all()
     revision = current_revision(session)
+    divisions = {
+        d.code: DivisionFacts(d.code, d.name, d.name_en, d.level, d.synthetic)
+        for d in session.execute(
+            select(Division.code, Division.name, Division.name_en, Division.level, Division.synthetic)
+        )
+    }
     codes = np.array([r.code for r in rows], dtype="<U15")
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
-        return GridIndex(codes, empty, np.zeros(0, np.int32), empty, np.zeros(0, np.int32), {}, revision)
+        return GridIndex(
+            codes, empty, np.zeros(0, np.int32), empty, np.zeros(0, np.int32), {}, revision, divisions=divisions
+        )
     metric = geometry.to_metric(shapely.from_wkb([r.geometry for r in rows]))
     bounds = shapely.bounds(metric)
     # Stored in WGS-84, a cell edge comes back a hair off the lattice line: allow 1 mm before it spills over.
@@ -105,6 +128,9 @@ def build(session: Session) -> GridIndex:
         shared_grid[shared_order].astype(np.int32),
         shapes,
         revision,
+        area_m2=areas,
+        centroids=np.array([(r.centroid_lon, r.centroid_lat) for r in rows]),
+        divisions=divisions,
     )
 
 
@@ -127,7 +153,8 @@ def current_revision(session: Session) -> str:
 
 
 def mark_changed(session: Session) -> None:
-    """Call in the transaction that changes grids: a new random token, never reused even after a restore."""
+    """Call in the transaction that changes grids or divisions: a new random token, never reused even after a
+    restore, so every process rebuilds its index."""
     token = uuid.uuid4().hex
     updated = session.execute(update(GridRevision).where(GridRevision.id == 1).values(token=token))
     if updated.rowcount == 0:

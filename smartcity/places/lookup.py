@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from smartcity.core.errors import NotFound, Problem
 from smartcity.places import codes, crs, geometry, index
-from smartcity.places.models import Division, UnitGrid
+from smartcity.places.models import UnitGrid
 from smartcity.places.schemas import DivisionRef, GridOut, GridRef, Location
 
 OUTSIDE_MESSAGE = "The point lies outside every unit grid of the city."
@@ -31,17 +31,13 @@ def _to_wgs84(lon: np.ndarray, lat: np.ndarray, source_crs: str) -> tuple[np.nda
 
 
 def locate_many(session: Session, lon: list[float], lat: list[float], source_crs: str = "wgs84") -> list[Location]:
-    """Locations of many points; a point outside the city gets ``grid=None`` and an ``error``."""
+    """Locations of many points; a point outside the city gets ``grid=None`` and an ``error``.
+
+    Answers come from the in-memory index alone (one query checks that it is current)."""
     wgs_lon, wgs_lat = _to_wgs84(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), source_crs)
     grid_index = index.CACHE.get(session)
     found = grid_index.locate(wgs_lon, wgs_lat)
-    hits = [str(grid_index.codes[i]) for i in found if i >= 0]
-    grids = _grids(session, hits)
-    divisions = _divisions(session, hits)
-    return [
-        _location(float(x), float(y), grids.get(str(grid_index.codes[i])) if i >= 0 else None, divisions)
-        for x, y, i in zip(wgs_lon, wgs_lat, found, strict=True)
-    ]
+    return [_location(grid_index, float(x), float(y), int(i)) for x, y, i in zip(wgs_lon, wgs_lat, found, strict=True)]
 
 
 def locate(session: Session, lon: float, lat: float, source_crs: str = "wgs84") -> Location:
@@ -52,42 +48,25 @@ def locate(session: Session, lon: float, lat: float, source_crs: str = "wgs84") 
     return location
 
 
-def _grids(session: Session, grid_codes: list[str]) -> dict[str, UnitGrid]:
-    grids: dict[str, UnitGrid] = {}
-    unique = sorted(set(grid_codes))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        grids.update({g.code: g for g in session.scalars(select(UnitGrid).where(UnitGrid.code.in_(chunk)))})
-    return grids
+def _ref(divisions: dict[str, index.DivisionFacts], code: str) -> DivisionRef | None:
+    facts = divisions.get(code)
+    return DivisionRef.model_validate(facts, from_attributes=True) if facts is not None else None
 
 
-def _divisions(session: Session, grid_codes: list[str]) -> dict[str, Division]:
-    wanted: set[str] = set()
-    for code in set(grid_codes):
-        parts = codes.split_grid_code(code)
-        wanted |= {parts["community"], parts["street"], parts["district"], parts["district"][:2] + "0000"}
-    found: dict[str, Division] = {}
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        found.update({d.code: d for d in session.scalars(select(Division).where(Division.code.in_(chunk)))})
-    return found
-
-
-def _ref(divisions: dict[str, Division], code: str) -> DivisionRef | None:
-    division = divisions.get(code)
-    return DivisionRef.model_validate(division) if division is not None else None
-
-
-def _location(lon: float, lat: float, grid: UnitGrid | None, divisions: dict[str, Division]) -> Location:
-    if grid is None:
+def _location(grid_index: index.GridIndex, lon: float, lat: float, position: int) -> Location:
+    if position < 0:
         return Location(
             point=[lon, lat], grid=None, community=None, street=None, district=None, city=None, error=OUTSIDE_MESSAGE
         )
-    parts = codes.split_grid_code(grid.code)
+    code = str(grid_index.codes[position])
+    parts = codes.split_grid_code(code)
+    divisions = grid_index.divisions
+    centroid = grid_index.centroids[position]
     return Location(
         point=[lon, lat],
-        grid=GridRef(code=grid.code, area_m2=grid.area_m2, centroid=[grid.centroid_lon, grid.centroid_lat]),
+        grid=GridRef(
+            code=code, area_m2=float(grid_index.area_m2[position]), centroid=[float(centroid[0]), float(centroid[1])]
+        ),
         community=_ref(divisions, parts["community"]),
         street=_ref(divisions, parts["street"]),
         district=_ref(divisions, parts["district"]),
@@ -104,7 +83,7 @@ def grid_detail(session: Session, code: str) -> GridOut:
     grid = session.scalar(select(UnitGrid).where(UnitGrid.code == code))
     if grid is None:
         raise NotFound("unit grid", code)
-    divisions = _divisions(session, [code])
+    divisions = index.CACHE.get(session).divisions
     parts = codes.split_grid_code(code)
     chain = [parts["district"][:2] + "0000", parts["district"], parts["street"], parts["community"]]
     return GridOut(

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcity.core.db import Base, UTCDateTime, utcnow
 
 LEVELS = ("city", "district", "street", "community")
+
+
+def box_index(table: str) -> Index:
+    """On PostgreSQL, a GiST index on the bounding box as a native ``box`` (no PostGIS needed): bbox
+    queries become index lookups instead of range scans. SQLite keeps the plain B-tree on the columns."""
+    expression = text("box(point(min_lon, min_lat), point(max_lon, max_lat))")
+    return Index(f"ix_{table}_box", expression, postgresql_using="gist").ddl_if(dialect="postgresql")
 
 
 class BoundingBox:
@@ -30,7 +37,10 @@ class Division(BoundingBox, Base):
 
     __tablename__ = "place_division"
     __audit_exclude__ = frozenset({"geometry"})
-    __table_args__ = (Index("ix_place_division_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+    __table_args__ = (
+        Index("ix_place_division_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),
+        box_index("place_division"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
@@ -53,7 +63,10 @@ class UnitGrid(BoundingBox, Base):
 
     __tablename__ = "place_unit_grid"
     __audited__ = False
-    __table_args__ = (Index("ix_place_unit_grid_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),)
+    __table_args__ = (
+        Index("ix_place_unit_grid_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),
+        box_index("place_unit_grid"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(15), unique=True)
@@ -87,7 +100,7 @@ class GridLayer(BoundingBox, Base):
 
     __tablename__ = "place_grid_layer"
     __audit_exclude__ = frozenset({"geometry"})
-    __table_args__ = (UniqueConstraint("kind", "code", "valid_from"),)
+    __table_args__ = (UniqueConstraint("kind", "code", "valid_from"), box_index("place_grid_layer"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)  # supervision | responsibility

@@ -15,10 +15,11 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import orjson
 import shapely
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import Float, and_, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from smartcity.core.deps import SessionDep
@@ -265,6 +266,21 @@ def _filters(collection: Collection, params: dict[str, str]) -> list[Any]:
     return conditions
 
 
+def _box_tests(model: type, dialect: str, box: tuple[float, ...]) -> tuple[Any, Any]:
+    """SQL for "the feature's bounding box overlaps / lies inside the query box"."""
+    west, south, east, north = box
+    if dialect == "postgresql":  # the same expression as the GiST index (models.box_index), so it is used
+        feature = func.box(func.point(model.min_lon, model.min_lat), func.point(model.max_lon, model.max_lat))
+        query = func.box(
+            func.point(literal(west, Float), literal(south, Float)),
+            func.point(literal(east, Float), literal(north, Float)),
+        )
+        return feature.op("&&")(query), feature.op("<@")(query)
+    overlaps = and_(model.max_lon >= west, model.min_lon <= east, model.max_lat >= south, model.min_lat <= north)
+    inside = and_(model.min_lon >= west, model.max_lon <= east, model.min_lat >= south, model.max_lat <= north)
+    return overlaps, inside
+
+
 def _bbox_conditions(
     model: type, session: Session, collection: Collection, box: tuple[float, ...] | None, base: list[Any]
 ) -> list[Any]:
@@ -272,8 +288,7 @@ def _bbox_conditions(
     if box is None:
         return base
     west, south, east, north = box
-    overlaps = and_(model.max_lon >= west, model.min_lon <= east, model.max_lat >= south, model.min_lat <= north)
-    inside = and_(model.min_lon >= west, model.max_lon <= east, model.min_lat >= south, model.max_lat <= north)
+    overlaps, inside = _box_tests(model, session.get_bind().dialect.name, box)
     edge = session.execute(select(model.id, model.geometry).where(*base, overlaps, not_(inside))).all()
     if edge:
         shapes = shapely.from_wkb([row.geometry for row in edge])
@@ -302,8 +317,8 @@ def _feature_json(
     links = [{"href": f"{base}/collections/{collection.id}/items/{row.code}", "rel": "self", "type": GEOJSON}]
     if with_collection:
         links.append({"href": f"{base}/collections/{collection.id}", "rel": "collection", "type": "application/json"})
-    head = json.dumps({"type": "Feature", "id": row.code}, ensure_ascii=False)[:-1]
-    tail = json.dumps({"properties": _properties(collection, row), "links": links}, ensure_ascii=False)[1:]
+    head = orjson.dumps({"type": "Feature", "id": row.code})[:-1].decode()
+    tail = orjson.dumps({"properties": _properties(collection, row), "links": links})[1:].decode()
     return f'{head},"geometry":{geometry_json},{tail}'
 
 
@@ -322,7 +337,9 @@ def items(collection_id: str, request: Request, session: SessionDep, _: Annotate
         model, session, collection, _parse_bbox(params.get("bbox")), [collection.where(), *_filters(collection, params)]
     )
     matched = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
-    rows = session.scalars(select(model).where(*conditions).order_by(model.code).limit(limit).offset(offset)).all()
+    # Plain rows, not ORM objects: thousands of features are read and written out, never changed.
+    stmt = select(*model.__table__.columns).where(*conditions).order_by(model.code).limit(limit).offset(offset)
+    rows = session.execute(stmt).all()
     geometries = shapely.to_geojson(shapely.from_wkb([r.geometry for r in rows])) if rows else []
     base = _base(request)
     features = ",".join(_feature_json(collection, r, g, base) for r, g in zip(rows, geometries, strict=True))

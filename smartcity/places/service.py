@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from smartcity.core import audit, events
 from smartcity.core.errors import NotFound, Problem
 from smartcity.places import codes, geometry
+from smartcity.places import index as grid_index
 from smartcity.places.models import Division
 
 CRS_CHOICES = ("wgs84", "gcj02")
@@ -59,6 +60,7 @@ def import_divisions(
         _upsert(session, candidate, source, synthetic, report)
     session.flush()
     if report.added or report.updated:
+        grid_index.mark_changed(session)  # location answers name divisions
         events.emit(session, "places.divisions_changed", added=report.added, updated=report.updated)
     return report
 
