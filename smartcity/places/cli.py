@@ -32,15 +32,19 @@ def _fail(problem: Problem) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        typer.secho(f"Cannot read {path}: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
 def import_file(database: Database, path: Path, crs: str, source: str, actor: str = "cli") -> None:
     """Import a GeoJSON file of divisions and say what happened (also used by the demo)."""
     from smartcity.places import service
 
-    try:
-        collection = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        typer.secho(f"Cannot read {path}: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
+    collection = _read_json(path)
     try:
         with database.session(actor=actor) as session:
             report = service.import_divisions(session, collection, crs=crs, source=source)
@@ -139,11 +143,7 @@ def grid_import_command(
     The communities in the file get exactly the file's grids; importing the same file again changes nothing."""
     from smartcity.places import grid_import
 
-    try:
-        collection = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        typer.secho(f"Cannot read {file}: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
+    collection = _read_json(file)
     try:
         with _database().session(actor="cli") as session:
             report = grid_import.import_grids(session, collection, crs=crs)

@@ -57,12 +57,15 @@ def test_personal_data_is_masked_in_the_chain(database) -> None:
         user = s.scalar(select(User).where(User.username == "cit"))
         user.phone = "13700001111"
     with database.session() as s:
-        created, changed = s.scalars(select(AuditRecord).where(AuditRecord.object_type == "user_account")
-                                     .order_by(AuditRecord.seq)).all()
+        created, changed = s.scalars(
+            select(AuditRecord).where(AuditRecord.object_type == "user_account").order_by(AuditRecord.seq)
+        ).all()
     assert json.loads(created.after)["phone"] == "139****5678"
     assert json.loads(created.after)["email"] == "l***@example.org"
-    assert (json.loads(changed.before), json.loads(changed.after)) == ({"phone": "139****5678"},
-                                                                       {"phone": "137****1111"})
+    assert (json.loads(changed.before), json.loads(changed.after)) == (
+        {"phone": "139****5678"},
+        {"phone": "137****1111"},
+    )
 
 
 def test_a_rolled_back_change_leaves_no_record(database) -> None:
@@ -118,8 +121,17 @@ def test_an_inserted_record_is_named(database) -> None:
         conn.execute(text("UPDATE audit_record SET seq = seq - 99 WHERE seq >= 103"))
     with database.session() as s:
         prev = s.get(AuditRecord, 2)
-        fields = {"seq": 3, "at": prev.at, "actor": "mallory", "action": "forged", "object_type": "x",
-                  "object_id": None, "before": None, "after": None, "prev_hash": prev.hash}
+        fields = {
+            "seq": 3,
+            "at": prev.at,
+            "actor": "mallory",
+            "action": "forged",
+            "object_type": "x",
+            "object_id": None,
+            "before": None,
+            "after": None,
+            "prev_hash": prev.hash,
+        }
         s.add(AuditRecord(**fields, algorithm="sha256", hash=audit.record_hash(fields, "sha256")))
     verdict = _verify(database)
     assert (verdict.ok, verdict.first_bad_seq) == (False, 4)
@@ -127,9 +139,17 @@ def test_an_inserted_record_is_named(database) -> None:
 
 
 def test_sm3_chain_verifies_and_differs_from_sha256() -> None:
-    fields = {"seq": 1, "at": __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC),
-              "actor": "a", "action": "b", "object_type": "c", "object_id": None, "before": None,
-              "after": None, "prev_hash": audit.GENESIS_HASH}
+    fields = {
+        "seq": 1,
+        "at": __import__("datetime").datetime(2026, 1, 1, tzinfo=__import__("datetime").UTC),
+        "actor": "a",
+        "action": "b",
+        "object_type": "c",
+        "object_id": None,
+        "before": None,
+        "after": None,
+        "prev_hash": audit.GENESIS_HASH,
+    }
     sm3, sha = audit.record_hash(fields, "sm3"), audit.record_hash(fields, "sha256")
     assert len(sm3) == 64 and sm3 != sha
     # GB/T 32905-2016 appendix A example 1: SM3("abc")

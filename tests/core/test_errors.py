@@ -32,9 +32,19 @@ def test_malformed_json_is_400_naming_the_body(client, city) -> None:
 
 
 def test_unknown_and_mistyped_fields_are_named(client, city) -> None:
-    response = client.post("/api/security/users", headers=bearer(client, "admin"), json={
-        "username": "newbie", "display_name": "N", "password": "long-enough-1", "role": "viewer",
-        "department_code": "310000", "colour": "blue", "language": 5})
+    response = client.post(
+        "/api/security/users",
+        headers=bearer(client, "admin"),
+        json={
+            "username": "newbie",
+            "display_name": "N",
+            "password": "long-enough-1",
+            "role": "viewer",
+            "department_code": "310000",
+            "colour": "blue",
+            "language": 5,
+        },
+    )
     assert response.status_code == 422
     fields = {e["field"]: e["message"] for e in response.json()["errors"]}
     assert "colour" in fields and "unknown field" in fields["colour"]
@@ -45,13 +55,29 @@ def test_refused_input_writes_nothing(client, city, database) -> None:
     before = _count_users_and_audit(database)
     headers = bearer(client, "admin")
     after_login = _count_users_and_audit(database)
-    response = client.post("/api/security/users", headers=headers, json={
-        "username": "newbie", "display_name": "N", "password": "long-enough-1", "role": "viewer",
-        "department_code": "999999"})
+    response = client.post(
+        "/api/security/users",
+        headers=headers,
+        json={
+            "username": "newbie",
+            "display_name": "N",
+            "password": "long-enough-1",
+            "role": "viewer",
+            "department_code": "999999",
+        },
+    )
     assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
-    weak = client.post("/api/security/users", headers=headers, json={
-        "username": "newbie", "display_name": "N", "password": "short", "role": "viewer",
-        "department_code": "310000"})
+    weak = client.post(
+        "/api/security/users",
+        headers=headers,
+        json={
+            "username": "newbie",
+            "display_name": "N",
+            "password": "short",
+            "role": "viewer",
+            "department_code": "310000",
+        },
+    )
     assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "password"
     assert _count_users_and_audit(database) == after_login
     assert after_login[0] == before[0]
@@ -59,8 +85,9 @@ def test_refused_input_writes_nothing(client, city, database) -> None:
 
 def test_oversize_body_is_413(client, city, settings) -> None:
     big = b"{" + b" " * (settings.max_body_bytes + 10) + b"}"
-    response = client.post("/api/security/users", content=big,
-                           headers={**bearer(client, "admin"), "content-type": "application/json"})
+    response = client.post(
+        "/api/security/users", content=big, headers={**bearer(client, "admin"), "content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
 
@@ -70,8 +97,9 @@ def test_oversize_streamed_body_without_length_is_413(client, city, settings) ->
         for _ in range(settings.max_body_bytes // 65536 + 2):
             yield b" " * 65536
 
-    response = client.post("/api/security/users", content=chunks(),
-                           headers={**bearer(client, "admin"), "content-type": "application/json"})
+    response = client.post(
+        "/api/security/users", content=chunks(), headers={**bearer(client, "admin"), "content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 
@@ -107,9 +135,17 @@ def test_browsers_get_an_html_error_page(client) -> None:
 
 
 def test_duplicate_user_is_409(client, city) -> None:
-    response = client.post("/api/security/users", headers=bearer(client, "admin"), json={
-        "username": "VIEWER", "display_name": "V", "password": "long-enough-1", "role": "viewer",
-        "department_code": "310000"})
+    response = client.post(
+        "/api/security/users",
+        headers=bearer(client, "admin"),
+        json={
+            "username": "VIEWER",
+            "display_name": "V",
+            "password": "long-enough-1",
+            "role": "viewer",
+            "department_code": "310000",
+        },
+    )
     assert response.status_code == 409
     assert response.json()["type"].endswith("/duplicate-user")
 

@@ -46,8 +46,9 @@ def test_shanghai_imports_with_conversion_from_gcj02(database, shanghai) -> None
         huangpu = service.get_division(s, "310101")
         assert (huangpu.level, huangpu.parent_code, huangpu.name) == ("district", "310000", "黄浦区")
         # The stored boundary is the GCJ-02 one shifted back by ~450 m west, ~200 m north.
-        raw = geometry.read_polygon(next(f for f in shanghai["features"]
-                                         if f["properties"]["code"] == "310101")["geometry"])
+        raw = geometry.read_polygon(
+            next(f for f in shanghai["features"] if f["properties"]["code"] == "310101")["geometry"]
+        )
         stored = geometry.from_wkb(huangpu.geometry)
         d_lon = stored.centroid.x - raw.centroid.x
         d_lat = stored.centroid.y - raw.centroid.y
@@ -67,8 +68,10 @@ def test_the_same_file_twice_changes_nothing(database, shanghai) -> None:
 
 def test_one_bad_feature_imports_nothing(database, shanghai) -> None:
     broken = copy.deepcopy(shanghai)
-    bowtie = {"type": "Polygon", "coordinates": [[[121.4, 31.2], [121.5, 31.3], [121.5, 31.2], [121.4, 31.3],
-                                                  [121.4, 31.2]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[121.4, 31.2], [121.5, 31.3], [121.5, 31.2], [121.4, 31.3], [121.4, 31.2]]],
+    }
     broken["features"][5]["geometry"] = bowtie
     broken["features"][7]["properties"]["code"] = "31010X"
     with pytest.raises(Problem) as caught, database.session() as s:
@@ -92,8 +95,9 @@ def test_orphans_and_strays_are_refused(database) -> None:
     with pytest.raises(Problem, match="hierarchy") as caught, database.session() as s:
         service.import_divisions(s, orphan, source="test")
     assert "310101" in caught.value.errors[0]["message"]
-    stray = _collection(_feature("310000", "City", _square(121.0, 31.0, 0.5)),
-                        _feature("310101", "Far away", _square(122.0, 32.0)))
+    stray = _collection(
+        _feature("310000", "City", _square(121.0, 31.0, 0.5)), _feature("310101", "Far away", _square(122.0, 32.0))
+    )
     with pytest.raises(Problem) as caught, database.session() as s:
         service.import_divisions(s, stray, source="test")
     assert "outside its parent" in caught.value.errors[0]["message"]
@@ -101,9 +105,11 @@ def test_orphans_and_strays_are_refused(database) -> None:
 
 
 def test_duplicate_codes_and_wrong_levels_are_named(database) -> None:
-    dupes = _collection(_feature("310000", "A", _square(121.0, 31.0, 0.5)),
-                        _feature("310000", "B", _square(121.0, 31.0, 0.5)),
-                        _feature("310101", "C", _square(121.1, 31.1), level="街道"))
+    dupes = _collection(
+        _feature("310000", "A", _square(121.0, 31.0, 0.5)),
+        _feature("310000", "B", _square(121.0, 31.0, 0.5)),
+        _feature("310101", "C", _square(121.1, 31.1), level="街道"),
+    )
     with pytest.raises(Problem) as caught, database.session() as s:
         service.import_divisions(s, dupes, source="test")
     messages = [e["message"] for e in caught.value.errors]
@@ -119,8 +125,7 @@ def test_division_changes_are_audited_without_geometry(database) -> None:
     from smartcity.core.audit import AuditRecord
 
     with database.session() as s:
-        service.import_divisions(s, _collection(_feature("310000", "City", _square(121.0, 31.0, 0.5))),
-                                 source="test")
+        service.import_divisions(s, _collection(_feature("310000", "City", _square(121.0, 31.0, 0.5))), source="test")
     with database.session() as s:
         record = s.scalars(select(AuditRecord).where(AuditRecord.object_type == "place_division")).one()
     summary = json.loads(record.after)

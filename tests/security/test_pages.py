@@ -7,8 +7,14 @@ from tests.conftest import web_login
 
 def test_refused_account_form_names_the_field_and_adds_nothing(client, city) -> None:
     csrf = web_login(client, "admin")
-    form = {"username": "new_i", "display_name": "x", "password": "short", "role": "inspector",
-            "department_code": "310101001", "csrf_token": csrf}
+    form = {
+        "username": "new_i",
+        "display_name": "x",
+        "password": "short",
+        "role": "inspector",
+        "department_code": "310101001",
+        "csrf_token": csrf,
+    }
     response = client.post("/admin/users", data=form)
     assert response.status_code == 422
     assert 'href="#field-password"' in response.text and 'aria-invalid="true"' in response.text

@@ -9,14 +9,27 @@ from fastapi.routing import APIRoute
 from tests.conftest import bearer
 
 # (method, path, body) -> the roles that get a 2xx; every other signed-in role gets 403.
-NEW_USER = {"username": "made-{role}", "display_name": "M", "password": "long-enough-1", "role": "viewer",
-            "department_code": "310101"}
+NEW_USER = {
+    "username": "made-{role}",
+    "display_name": "M",
+    "password": "long-enough-1",
+    "role": "viewer",
+    "department_code": "310101",
+}
 MATRIX = [
     ("GET", "/api/me", None, {"*"}),
-    ("GET", "/api/security/departments", None,
-     {"admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer"}),
-    ("POST", "/api/security/departments", {"code": "310105-{role}", "name": "长宁区", "level": "district",
-                                           "parent_code": "310000"}, {"admin"}),
+    (
+        "GET",
+        "/api/security/departments",
+        None,
+        {"admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer"},
+    ),
+    (
+        "POST",
+        "/api/security/departments",
+        {"code": "310105-{role}", "name": "长宁区", "level": "district", "parent_code": "310000"},
+        {"admin"},
+    ),
     ("GET", "/api/security/users", None, {"admin", "supervisor", "dispatcher"}),
     ("POST", "/api/security/users", NEW_USER, {"admin"}),
     ("GET", "/api/security/api-keys", None, {"admin"}),
@@ -65,8 +78,9 @@ def test_department_scope_limits_what_is_seen(client, city) -> None:
 
 
 def test_out_of_scope_account_is_not_found_not_forbidden(client, city) -> None:
-    response = client.get(f"/api/security/users/{city.users['xuhui_handler']}",
-                          headers=bearer(client, "huangpu_supervisor"))
+    response = client.get(
+        f"/api/security/users/{city.users['xuhui_handler']}", headers=bearer(client, "huangpu_supervisor")
+    )
     assert response.status_code == 404
 
 
@@ -95,16 +109,28 @@ def test_unmasked_reads_are_audited(client, city) -> None:
 def test_supervisor_sees_only_audit_records_of_accounts_in_scope(client, city) -> None:
     bearer(client, "xuhui_handler")  # its sign-in is recorded with xuhui_handler as actor
     bearer(client, "handler")
-    actors = {r["actor"] for r in client.get("/api/audit/records", params={"limit": 500},
-                                             headers=bearer(client, "huangpu_supervisor")).json()["items"]}
+    actors = {
+        r["actor"]
+        for r in client.get(
+            "/api/audit/records", params={"limit": 500}, headers=bearer(client, "huangpu_supervisor")
+        ).json()["items"]
+    }
     assert "handler" in actors and "xuhui_handler" not in actors
 
 
 PUBLIC_ROUTES = {
-    "/healthz", "/login", "/language/{code}", "/api/auth/token", "/docs",
+    "/healthz",
+    "/login",
+    "/language/{code}",
+    "/api/auth/token",
+    "/docs",
     # the map service: boundaries and grids are public information (docs/places.md)
-    "/ogcapi", "/ogcapi/conformance", "/ogcapi/collections", "/ogcapi/collections/{collection_id}",
-    "/ogcapi/collections/{collection_id}/items", "/ogcapi/collections/{collection_id}/items/{feature_id}",
+    "/ogcapi",
+    "/ogcapi/conformance",
+    "/ogcapi/collections",
+    "/ogcapi/collections/{collection_id}",
+    "/ogcapi/collections/{collection_id}/items",
+    "/ogcapi/collections/{collection_id}/items/{feature_id}",
 }
 
 
