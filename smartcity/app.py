@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from smartcity import __version__
+from smartcity.cases import api as cases_api
 from smartcity.config import Settings, get_settings
 from smartcity.core import apidocs
 from smartcity.core.db import Database
@@ -34,6 +35,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     places_api.router,
     places_pages.router,
     ogcapi.router,
+    cases_api.router,
 ]
 
 health = APIRouter(tags=["platform"])

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from smartcity.cases import cli as cases_cli
 from smartcity.config import Settings, get_settings
 from smartcity.places import cli as places_cli
 
@@ -25,6 +26,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(places_cli.app, name="places")
+app.add_typer(cases_cli.app, name="cases")
 
 
 def _settings() -> Settings:
@@ -90,6 +92,9 @@ def demo() -> None:
     demo_service.save_logins(result.new_logins)
     typer.echo(f"Departments and accounts: {result.departments_added} departments added.")
     _load_demo_places(database, settings)
+    from smartcity.cases.catalogue import CORE_CATALOGUE
+
+    cases_cli.load_file(database, CORE_CATALOGUE, None, None, "demo")
     _print_logins(result.new_logins)
 
 

@@ -1,5 +1,6 @@
 """Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
 
+from smartcity.cases.models import CaseClass
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
@@ -11,6 +12,7 @@ __all__ = [
     "AuditRecord",
     "AuthToken",
     "Base",
+    "CaseClass",
     "Department",
     "Division",
     "GridLayer",

@@ -146,3 +146,16 @@ def test_grid_import_command(run, tmp_path, gridded) -> None:
     )
     refused = run("places", "grid", "import", str(bad))
     assert refused.exit_code == 1 and "15 digits" in refused.output
+
+
+def test_cases_import_catalogue_command(run, tmp_path) -> None:
+    from smartcity.cases.catalogue import CORE_CATALOGUE
+
+    ok = run("cases", "import-catalogue", str(CORE_CATALOGUE))
+    assert ok.exit_code == 0 and "added" in ok.output
+    assert " 0 added, 0 updated" in run("cases", "import-catalogue", str(CORE_CATALOGUE)).output
+    city = tmp_path / "city.csv"
+    city.write_text("kind,code,name\nevent,01,市容\n", encoding="utf-8")
+    assert run("cases", "import-catalogue", str(city)).exit_code == 2  # CSV needs --standard-ref/--version
+    done = run("cases", "import-catalogue", str(city), "--standard-ref", "上海市地方目录", "--version", "1")
+    assert done.exit_code == 0 and "1 added" in done.output
