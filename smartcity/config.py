@@ -42,10 +42,31 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address `smartcity serve` binds to")
     port: int = Field(8000, gt=0, lt=65536, description="port `smartcity serve` binds to")
     timezone: str = Field("Asia/Shanghai", description="time zone in which pages show times")
+    working_hours: str = Field(
+        "09:00-12:00,13:00-17:00", description="working periods of a working day, for case time limits"
+    )
     demo_grids: str = Field(
         "all",
         description="districts whose unit grids `smartcity demo` generates: all, none, or codes like 310101,310104",
     )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_periods(cls, value: str) -> str:
+        from smartcity.cases.calendar import parse_periods
+
+        parse_periods(value)  # raises ValueError naming the bad period
+        return value
+
+    @field_validator("demo_grids")
+    @classmethod
+    def _grid_districts(cls, value: str) -> str:
+        codes = [c.strip() for c in value.split(",")]
+        if value.strip() in ("all", "none"):
+            return value.strip()
+        if all(len(c) == 6 and c.isdigit() for c in codes):
+            return ",".join(codes)
+        raise ValueError("SMARTCITY_DEMO_GRIDS must be all, none, or comma-separated 6-digit district codes")
 
     @field_validator("database_url")
     @classmethod

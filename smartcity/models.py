@@ -1,6 +1,6 @@
 """Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
 
-from smartcity.cases.models import CaseClass
+from smartcity.cases.models import CaseClass, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
@@ -21,4 +21,5 @@ __all__ = [
     "LoginFailure",
     "UnitGrid",
     "User",
+    "WorkingDayOverride",
 ]

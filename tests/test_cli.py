@@ -159,3 +159,15 @@ def test_cases_import_catalogue_command(run, tmp_path) -> None:
     assert run("cases", "import-catalogue", str(city)).exit_code == 2  # CSV needs --standard-ref/--version
     done = run("cases", "import-catalogue", str(city), "--standard-ref", "上海市地方目录", "--version", "1")
     assert done.exit_code == 0 and "1 added" in done.output
+
+
+def test_calendar_import_and_deadline_commands(run, tmp_path) -> None:
+    holidays = tmp_path / "holidays.csv"
+    holidays.write_text("date,working,name\n2026-11-30,0,test holiday\n", encoding="utf-8")
+    assert "1 dates added" in run("cases", "calendar", "import", str(holidays)).output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,working,name\n30/11/2026,maybe,x\n", encoding="utf-8")
+    assert run("cases", "calendar", "import", str(bad)).exit_code == 1
+    due = run("cases", "calendar", "deadline", "2026-11-27T10:00+08:00", "1")
+    assert due.exit_code == 0 and due.output.strip() == "2026-12-01T10:00+08:00"
+    assert run("cases", "calendar", "deadline", "2026-11-27T10:00", "1").exit_code == 2

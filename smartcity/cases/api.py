@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from smartcity.cases import catalogue, schemas
-from smartcity.core.deps import SessionDep
+from smartcity.cases import calendar, catalogue, schemas
+from smartcity.cases.schemas import DeadlineOut
+from smartcity.core.deps import SessionDep, SettingsDep
+from smartcity.core.errors import Problem
 from smartcity.security import Principal, grant, require
 
 grant(
@@ -47,3 +50,23 @@ def get_class(
     standard_ref: Annotated[str | None, Query(max_length=160)] = None,
 ) -> schemas.CaseClassOut:
     return schemas.CaseClassOut.model_validate(catalogue.get_class(session, kind, code, standard_ref))
+
+
+@router.get("/calendar/deadline", response_model=DeadlineOut, summary="Deadline of a time limit")
+def deadline(
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, require("cases.read")],
+    start: Annotated[datetime, Query(description="start, ISO 8601 with offset")],
+    amount: Annotated[int, Query(ge=1, le=10_000)],
+    unit: Annotated[Literal["working_hours", "working_days"], Query()] = "working_days",
+) -> DeadlineOut:
+    """When a time limit from ``start`` runs out on the working calendar (holidays and make-up days)."""
+    if start.tzinfo is None:
+        raise Problem(
+            422,
+            "Give start with its offset, e.g. 2026-10-09T16:00:00+08:00.",
+            errors=[{"field": "start", "message": "no time-zone offset"}],
+        )
+    due = calendar.load(session, settings.working_hours, settings.timezone).deadline(start, amount, unit)
+    return DeadlineOut(start=start, amount=amount, unit=unit, deadline=due)

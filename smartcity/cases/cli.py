@@ -64,3 +64,70 @@ def import_catalogue_command(
     from smartcity.cli import _database
 
     load_file(_database(), file, standard_ref, version)
+
+
+calendar_app = typer.Typer(
+    help="The working calendar for case time limits: holidays and make-up days.", no_args_is_help=True
+)
+app.add_typer(calendar_app, name="calendar")
+
+
+@calendar_app.command("import")
+def calendar_import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: date,working,name")],
+) -> None:
+    """Import holidays (working=0) and make-up working days (working=1), e.g. from the State Council's
+    annual notice. Dates already present are updated; importing again changes nothing."""
+    import csv
+    from datetime import date
+
+    from smartcity.cases import calendar
+    from smartcity.cli import _database
+
+    rows, errors = [], []
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                working = {"1": True, "0": False, "true": True, "false": False}[str(row.get("working")).lower()]
+                rows.append((date.fromisoformat(str(row.get("date"))), working, str(row.get("name") or "")[:60]))
+            except (KeyError, ValueError):
+                errors.append(f"line {number}: needs date (YYYY-MM-DD), working (1 or 0) and name")
+    if errors or not rows:
+        for error in errors or ["the file has no rows"]:
+            typer.secho(error, fg="red", err=True)
+        raise typer.Exit(1)
+    with _database().session(actor="cli") as session:
+        added, changed = calendar.set_overrides(session, rows)
+    typer.echo(f"Calendar: {added} dates added, {changed} changed, {len(rows) - added - changed} unchanged.")
+
+
+@calendar_app.command("deadline")
+def calendar_deadline_command(
+    start: Annotated[str, typer.Argument(help="start time, e.g. 2026-10-09T16:00+08:00")],
+    amount: Annotated[int, typer.Argument(min=1, help="how many working hours or days")],
+    unit: Annotated[str, typer.Option(help="working_hours or working_days")] = "working_days",
+) -> None:
+    """Print the deadline a time limit gives from START, on the configured working calendar."""
+    from datetime import datetime
+
+    from smartcity.cases import calendar
+    from smartcity.cli import _database, _settings
+
+    settings = _settings()
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError as exc:
+        typer.secho(f"Cannot read the time {start!r}: use ISO 8601 with an offset.", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    if moment.tzinfo is None:
+        typer.secho("Give the start with its offset, e.g. +08:00.", fg="red", err=True)
+        raise typer.Exit(2)
+    with _database().session() as session:
+        try:
+            due = calendar.load(session, settings.working_hours, settings.timezone).deadline(moment, amount, unit)
+        except Problem as problem:
+            typer.secho(problem.detail, fg="red", err=True)
+            raise typer.Exit(2) from problem
+    from zoneinfo import ZoneInfo
+
+    typer.echo(due.astimezone(ZoneInfo(settings.timezone)).isoformat(timespec="minutes"))

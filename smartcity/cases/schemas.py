@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from smartcity.core.schemas import Response
 
 
@@ -19,3 +21,10 @@ class CaseClassOut(Response):
     time_limit_unit: str | None
     default_department: str | None
     professional_grid: str | None
+
+
+class DeadlineOut(Response):
+    start: datetime
+    amount: int
+    unit: str
+    deadline: datetime

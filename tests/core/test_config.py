@@ -30,3 +30,10 @@ def test_bad_value_names_the_setting(monkeypatch) -> None:
     monkeypatch.setenv("SMARTCITY_PORT", "not-a-port")
     with pytest.raises(ValidationError, match="port"):
         Settings(_env_file=None)
+
+
+def test_demo_grids_takes_all_none_or_district_codes() -> None:
+    assert Settings(demo_grids=" 310101, 310104", _env_file=None).demo_grids == "310101,310104"
+    assert Settings(demo_grids="none", _env_file=None).demo_grids == "none"
+    with pytest.raises(ValidationError, match="SMARTCITY_DEMO_GRIDS"):
+        Settings(demo_grids="Huangpu", _env_file=None)
