@@ -95,6 +95,10 @@ def demo() -> None:
     from smartcity.cases.catalogue import CORE_CATALOGUE
 
     cases_cli.load_file(database, CORE_CATALOGUE, None, None, "demo")
+    from smartcity.cases import components
+
+    with database.session(actor="demo") as session:
+        typer.echo(f"Components: {components.generate_demo(session, settings.demo_components)} added.")
     _print_logins(result.new_logins)
 
 

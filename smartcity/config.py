@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     working_hours: str = Field(
         "09:00-12:00,13:00-17:00", description="working periods of a working day, for case time limits"
     )
+    demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",
         description="districts whose unit grids `smartcity demo` generates: all, none, or codes like 310101,310104",

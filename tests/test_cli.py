@@ -18,6 +18,7 @@ def run(settings, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SMARTCITY_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("SMARTCITY_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("SMARTCITY_DEMO_GRIDS", "310101")  # all of Shanghai takes a minute: one district here
+    monkeypatch.setenv("SMARTCITY_DEMO_COMPONENTS", "300")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield lambda *args, **kw: CliRunner().invoke(cli, list(args), **kw)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcity.core.db import Base, UTCDateTime, utcnow
+from smartcity.places import BoundingBox, box_index
 
 KINDS = ("component", "event")
 TIME_UNITS = ("working_hours", "working_days")
@@ -49,3 +50,35 @@ class WorkingDayOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     working: Mapped[bool] = mapped_column(Boolean)
     name: Mapped[str] = mapped_column(String(60))
+
+
+COMPONENT_STATES = ("intact", "damaged", "lost", "abandoned", "removed")  # 完好 破损 丢失 废弃 移除
+DATA_SOURCES = ("surveyed", "topographic_map", "base_geodata", "other")  # 实测 地形图 基础地理数据 其他
+
+
+class Component(BoundingBox, Base):
+    """A public facility (部件) with its 16-digit ID: district (6) + major (2) + minor (2) + serial (6).
+
+    Written in bulk by imports and the demo (one audit record per import); single edits are audited."""
+
+    __tablename__ = "case_component"
+    __audit_exclude__ = frozenset({"geometry"})
+    __table_args__ = (
+        Index("ix_case_component_bbox", "min_lon", "min_lat", "max_lon", "max_lat"),
+        box_index("case_component"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    class_code: Mapped[str] = mapped_column(String(8), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    grid_code: Mapped[str] = mapped_column(String(15), index=True)
+    geometry: Mapped[bytes] = mapped_column(LargeBinary)  # a WGS-84 point, as WKB like every place
+    competent_department: Mapped[str | None] = mapped_column(String(100))  # 主管部门
+    owner_department: Mapped[str | None] = mapped_column(String(100))  # 权属单位
+    maintenance_department: Mapped[str | None] = mapped_column(String(100))  # 养护单位
+    state: Mapped[str] = mapped_column(String(12), index=True, default="intact")
+    initial_date: Mapped[date] = mapped_column(Date)
+    changed_date: Mapped[date | None] = mapped_column(Date)
+    data_source: Mapped[str] = mapped_column(String(20), default="other")
+    note: Mapped[str | None] = mapped_column(Text)

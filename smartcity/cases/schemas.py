@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+
+from pydantic import Field
 
 from smartcity.core.schemas import Response
 
@@ -28,3 +30,19 @@ class DeadlineOut(Response):
     amount: int
     unit: str
     deadline: datetime
+
+
+class ComponentOut(Response):
+    code: str
+    class_code: str
+    name: str
+    grid_code: str
+    location: list[float] = Field(description="lon, lat (WGS-84)")
+    competent_department: str | None
+    owner_department: str | None
+    maintenance_department: str | None
+    state: str
+    initial_date: date
+    changed_date: date | None
+    data_source: str
+    note: str | None

@@ -118,6 +118,12 @@ COLLECTIONS = {
 }
 
 
+def add_collection(collection: Collection) -> None:
+    """Other modules publish their point or polygon layers here (their model needs the bbox columns,
+    ``code`` and ``geometry``)."""
+    COLLECTIONS[collection.id] = collection
+
+
 def _bad_request(detail: str, field: str) -> Problem:
     return Problem(400, detail, code="invalid-parameter", errors=[{"field": field, "message": detail}])
 
@@ -305,7 +311,7 @@ def _properties(collection: Collection, row: Any) -> dict[str, Any]:
         props["level"] = row.level
     elif collection.model is UnitGrid:
         props["centroid"] = [row.centroid_lon, row.centroid_lat]
-    else:
+    elif collection.model is GridLayer:
         props["valid_from"] = row.valid_from.isoformat()
         props["valid_to"] = row.valid_to.isoformat() if row.valid_to else None
     return props
