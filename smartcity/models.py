@@ -1,6 +1,6 @@
 """Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
 
-from smartcity.cases.models import CaseClass, Component, WorkingDayOverride
+from smartcity.cases.models import Case, CaseClass, CaseEvent, Component, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
@@ -12,7 +12,9 @@ __all__ = [
     "AuditRecord",
     "AuthToken",
     "Base",
+    "Case",
     "CaseClass",
+    "CaseEvent",
     "Component",
     "Department",
     "Division",

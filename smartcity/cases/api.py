@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from smartcity.cases import calendar, catalogue, components, schemas
+from smartcity.cases import calendar, catalogue, components, schemas, service
 from smartcity.cases.models import Component
 from smartcity.cases.schemas import DeadlineOut
 from smartcity.core.deps import SessionDep, SettingsDep
@@ -25,6 +25,16 @@ grant(
     "inspector",
     "handler",
     "viewer",
+)
+grant("cases.report", "report cases", "supervisor", "operator", "inspector", "device")
+grant(
+    "cases.act",
+    "move cases through the closed loop (each action checks the role itself)",
+    "supervisor",
+    "dispatcher",
+    "operator",
+    "inspector",
+    "handler",
 )
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
@@ -118,3 +128,61 @@ def get_component(
     code: str, session: SessionDep, _: Annotated[Principal, require("cases.read")]
 ) -> schemas.ComponentOut:
     return _component_out(components.get_component(session, code))
+
+
+def _case_out(session, case, *, with_history: bool = False) -> schemas.CaseOut:  # type: ignore[no-untyped-def]
+    fields = {k: getattr(case, k) for k in schemas.CaseOut.model_fields if k not in ("overdue", "history")}
+    history = [schemas.CaseEventOut.model_validate(e) for e in service.history(session, case)] if with_history else []
+    return schemas.CaseOut(**fields, overdue=service.is_overdue(case), history=history)
+
+
+@router.post("", response_model=schemas.CaseOut, status_code=201, summary="Report a case")
+def report_case(
+    body: schemas.CaseIn, session: SessionDep, principal: Annotated[Principal, require("cases.report")]
+) -> schemas.CaseOut:
+    """Inspectors, operators (hotline and public reports), supervisors and devices report; the point is
+    placed on its unit grid (422 outside the city)."""
+    return _case_out(session, service.report(session, principal, **body.model_dump()), with_history=True)
+
+
+@router.get("", response_model=Page[schemas.CaseOut], summary="Cases in your scope, newest first")
+def list_cases(
+    session: SessionDep,
+    principal: Annotated[Principal, require("cases.read")],
+    state: Annotated[str | None, Query(pattern="^[a-z]+$")] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[schemas.CaseOut]:
+    found, total = service.list_cases(session, principal, state=state, overdue=overdue, limit=limit, offset=offset)
+    return Page(items=[_case_out(session, c) for c in found], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{number}", response_model=schemas.CaseOut, summary="A case with its history")
+def get_case(
+    number: str, session: SessionDep, principal: Annotated[Principal, require("cases.read")]
+) -> schemas.CaseOut:
+    return _case_out(session, service.get_case(session, principal, number), with_history=True)
+
+
+@router.get("/{number}/proposal", summary="The department the responsibility grids propose")
+def proposal(
+    number: str, session: SessionDep, principal: Annotated[Principal, require("cases.read")]
+) -> dict[str, str | None]:
+    return {"department_code": service.proposed_department(session, service.get_case(session, principal, number))}
+
+
+@router.post("/{number}/actions/{action}", response_model=schemas.CaseOut, summary="Move a case on")
+def act(
+    number: str,
+    action: str,
+    body: schemas.ActionIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("cases.act")],
+) -> schemas.CaseOut:
+    """Actions: request_verification, verify, register, cancel, dispatch, accept, return, feedback,
+    check_pass, check_fail, request_extension, approve_extension, suspend, resume, supervise. Send the
+    ``version`` you saw: 409 if the case moved on or the action does not apply in its state."""
+    case = service.act(session, settings, principal, number, action, service.Step(**body.model_dump()))
+    return _case_out(session, case, with_history=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcity.core.db import Base, UTCDateTime, utcnow
@@ -82,3 +82,55 @@ class Component(BoundingBox, Base):
     changed_date: Mapped[date | None] = mapped_column(Date)
     data_source: Mapped[str] = mapped_column(String(20), default="other")
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Case(Base):
+    """A case (案卷): a component or event problem at a place, moving through the closed loop.
+
+    ``version`` guards against two people acting at once: the second write fails and gets a 409."""
+
+    __tablename__ = "case_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    class_code: Mapped[str] = mapped_column(String(8), index=True)
+    source: Mapped[str] = mapped_column(String(12))
+    urgency: Mapped[str] = mapped_column(String(8), default="normal")
+    description: Mapped[str] = mapped_column(Text)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    grid_code: Mapped[str] = mapped_column(String(15), index=True)
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
+    component_code: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    reporter: Mapped[str] = mapped_column(String(64))
+    department_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class CaseEvent(Base):
+    """One step in a case's history; never changed once written."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_case.id"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[str | None] = mapped_column(Text)  # JSON: department, deadline, reason …

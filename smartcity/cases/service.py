@@ -1,0 +1,298 @@
+"""Rules of cases: report, act on the closed loop, read with scope. Never commits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from smartcity.cases import calendar, catalogue
+from smartcity.cases.models import Case, CaseEvent
+from smartcity.cases.workflow import ACTIONS, FINAL, NEEDS_VERIFICATION, SOURCES, Action, State
+from smartcity.config import Settings
+from smartcity.core import events
+from smartcity.core.db import utcnow
+from smartcity.core.errors import Conflict, NotFound, Problem
+from smartcity.places import layers, lookup
+from smartcity.security import Principal
+
+REPORTING_ROLES = {"inspector": "inspector", "operator": "hotline", "supervisor": "superior", "device": "sensor"}
+
+
+def _number(session: Session, now: datetime, attempt: int) -> str:
+    prefix = now.strftime("%Y%m%d")
+    count = session.scalar(select(func.count()).select_from(Case).where(Case.number.startswith(prefix))) or 0
+    return f"{prefix}{count + 1 + attempt:06d}"
+
+
+def _insert_numbered(session: Session, case: Case, now: datetime) -> None:
+    """Give the case the day's next number; two reports at the same moment retry instead of failing."""
+    for attempt in range(20):
+        case.number = _number(session, now, attempt)
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+            return
+        except IntegrityError:
+            if case in session:
+                session.expunge(case)
+    raise Conflict("Could not number the case; too many reports at once. Try again.", code="numbering-busy")
+
+
+def report(
+    session: Session,
+    principal: Principal,
+    *,
+    kind: str,
+    class_code: str,
+    description: str,
+    lon: float,
+    lat: float,
+    source: str | None = None,
+    urgency: str = "normal",
+    component_code: str | None = None,
+) -> Case:
+    """A new case at a point. The class must be in the catalogue; a point outside the city is a 422."""
+    if principal.role.code not in REPORTING_ROLES and principal.role.scope != "all":
+        raise Problem(403, f"Your role ({principal.role.label_en}) may not report cases.", code="forbidden")
+    source = source or REPORTING_ROLES.get(principal.role.code, "superior")
+    if source not in SOURCES:
+        raise Problem(
+            422, f"source must be one of {', '.join(SOURCES)}.", errors=[{"field": "source", "message": "unknown"}]
+        )
+    case_class = catalogue.get_class(session, kind, class_code)
+    if len(case_class.code) < 4:
+        raise Problem(
+            422, "Report with a minor class, not a major one.", errors=[{"field": "class_code", "message": "major"}]
+        )
+    place = lookup.locate(session, lon, lat)
+    now = utcnow()
+    case = Case(
+        kind=kind,
+        class_code=class_code,
+        source=source,
+        urgency=urgency,
+        description=description,
+        lon=lon,
+        lat=lat,
+        grid_code=place.grid.code,
+        district_code=place.grid.code[:6],
+        component_code=component_code,
+        state=State.REPORTED.value,
+        verified=source not in NEEDS_VERIFICATION,
+        reporter=principal.username,
+        created_at=now,
+    )
+    _insert_numbered(session, case, now)
+    _record(session, case, principal, "report", None, State.REPORTED, None, {"source": source})
+    events.emit(session, "cases.reported", number=case.number, grid=case.grid_code)
+    return case
+
+
+def _record(
+    session: Session,
+    case: Case,
+    principal: Principal,
+    action: str,
+    source: State | None,
+    target: State,
+    note: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            action=action,
+            from_state=source.value if source else None,
+            to_state=target.value,
+            actor=principal.username,
+            role=principal.role.code,
+            note=note,
+            data=json.dumps(data, ensure_ascii=False, default=str) if data else None,
+        )
+    )
+
+
+@dataclass
+class Step:
+    """What an action needs beyond its name: the version the caller saw, and per action its inputs."""
+
+    version: int
+    note: str | None = None
+    department_code: str | None = None
+    override_reason: str | None = None
+    extension_amount: int | None = None
+    extension_unit: str | None = None
+
+
+def act(session: Session, settings: Settings, principal: Principal, number: str, name: str, step: Step) -> Case:
+    """Apply an action. 409 when the case moved on since the caller read it or the action does not apply
+    in its state; 403 when the role or department may not; 422 for missing inputs. Nothing changes then."""
+    action = ACTIONS.get(name)
+    if action is None:
+        raise Problem(404, f"No action {name!r}; see the case's allowed actions.", code="unknown-action")
+    case = get_case(session, principal, number)
+    if case.version != step.version:
+        raise Conflict(
+            f"The case changed since you read it (now version {case.version}, state {case.state}). "
+            "Reload it and try again.",
+            code="stale-version",
+        )
+    _authorise(session, principal, case, action)
+    current = State(case.state)
+    if current not in action.sources:
+        raise Conflict(f"{action.name} is not possible while the case is {current.value}.", code="invalid-transition")
+    if action.needs_note and not (step.note or "").strip():
+        raise Problem(422, f"{action.name} needs a note saying why.", errors=[{"field": "note", "message": "required"}])
+    data = _apply(session, settings, principal, case, action, step)
+    target = action.target or current
+    case.state = target.value
+    _record(session, case, principal, action.name, current, target, step.note, data)
+    try:
+        session.flush()  # UPDATE … WHERE version = seen: a concurrent writer makes it match no row
+    except StaleDataError as exc:
+        raise Conflict(
+            "Someone else changed the case at the same moment. Reload it and try again.", code="stale-version"
+        ) from exc
+    events.emit(session, f"cases.{action.name}", number=case.number, state=case.state)
+    return case
+
+
+def _authorise(session: Session, principal: Principal, case: Case, action: Action) -> None:
+    if principal.role.scope != "all" and principal.role.code not in action.roles:
+        raise Problem(403, f"Your role ({principal.role.label_en}) may not {action.name} a case.", code="forbidden")
+    own = action.own_department and principal.role.scope != "all"
+    if own and not _department_path(session, case).startswith(principal.department_path):
+        raise Problem(403, "The case is dispatched to another department.", code="not-your-department")
+
+
+def _department_path(session: Session, case: Case) -> str:
+    from smartcity.security import service as security
+
+    return security.department_by_code(session, case.department_code).path if case.department_code else ""
+
+
+def _apply(
+    session: Session, settings: Settings, principal: Principal, case: Case, action: Action, step: Step
+) -> dict[str, Any] | None:
+    if action.name == "verify":
+        case.verified = True
+    elif action.name == "register" and not case.verified:
+        raise Conflict("A public or hotline report must be verified on site before registration.", code="not-verified")
+    elif action.name == "dispatch":
+        return _dispatch(session, settings, case, step)
+    elif action.name == "check_pass":
+        case.closed_at = utcnow()
+    elif action.name == "check_fail":
+        case.rework_count += 1
+    elif action.name == "request_extension":
+        case.extension_requested = True
+    elif action.name == "approve_extension":
+        return _extend(session, settings, case, step)
+    elif action.name == "supervise":
+        case.supervised = True
+    return None
+
+
+def proposed_department(session: Session, case: Case) -> str | None:
+    """The department the responsibility grids name for the case's grid and class, else the class default."""
+    try:
+        return layers.responsible_for(session, case.grid_code, category=case.class_code).department_code
+    except NotFound:
+        return catalogue.get_class(session, case.kind, case.class_code).default_department
+
+
+def _dispatch(session: Session, settings: Settings, case: Case, step: Step) -> dict[str, Any]:
+    from smartcity.security import service as security
+
+    proposal = proposed_department(session, case)
+    department = step.department_code or proposal
+    if department is None:
+        raise Problem(
+            422,
+            "No department is responsible for this grid and class; name one.",
+            errors=[{"field": "department_code", "message": "required"}],
+        )
+    if proposal and department != proposal and not (step.override_reason or "").strip():
+        raise Problem(
+            422,
+            f"The proposed department is {proposal}; give a reason to dispatch elsewhere.",
+            errors=[{"field": "override_reason", "message": "required when overriding"}],
+        )
+    security.department_by_code(session, department)
+    case_class = catalogue.get_class(session, case.kind, case.class_code)
+    now = utcnow()
+    cal = calendar.load(session, settings.working_hours, settings.timezone)
+    case.department_code, case.dispatched_at = department, now
+    case.deadline = cal.deadline(now, case_class.time_limit or 1, case_class.time_limit_unit or "working_days")
+    return {
+        "department": department,
+        "proposed": proposal,
+        "override_reason": step.override_reason,
+        "deadline": case.deadline.isoformat(),
+    }
+
+
+def _extend(session: Session, settings: Settings, case: Case, step: Step) -> dict[str, Any]:
+    if not step.extension_amount or step.extension_unit not in ("working_hours", "working_days"):
+        raise Problem(
+            422,
+            "Give extension_amount and extension_unit (working_hours or working_days).",
+            errors=[{"field": "extension_amount", "message": "required"}],
+        )
+    cal = calendar.load(session, settings.working_hours, settings.timezone)
+    case.deadline = cal.deadline(case.deadline or utcnow(), step.extension_amount, step.extension_unit)
+    case.extension_requested = False
+    return {"deadline": case.deadline.isoformat()}
+
+
+def visible(principal: Principal) -> Any:
+    """SQL condition: cases in the principal's scope (district of the case, or department handling it)."""
+    if principal.role.scope == "all":
+        return True
+    codes = [c for c in principal.department_path.strip("/").split("/") if c]
+    if principal.role.scope == "self":
+        return Case.reporter == principal.username
+    if codes and codes[0].endswith("0000") and len(codes) == 1:
+        return True  # a city-level department sees the whole city
+    return or_(Case.district_code.in_(codes), Case.department_code.in_(codes))
+
+
+def get_case(session: Session, principal: Principal, number: str) -> Case:
+    case = session.scalar(select(Case).where(Case.number == number, visible(principal)))
+    if case is None:
+        raise NotFound("case", number)
+    return case
+
+
+def list_cases(
+    session: Session,
+    principal: Principal,
+    *,
+    state: str | None = None,
+    overdue: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Case], int]:
+    stmt = select(Case).where(visible(principal))
+    if state:
+        stmt = stmt.where(Case.state == state)
+    if overdue:
+        stmt = stmt.where(Case.deadline < utcnow(), Case.state.not_in([s.value for s in FINAL]))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return list(session.scalars(stmt.order_by(Case.number.desc()).limit(limit).offset(offset))), total
+
+
+def history(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+
+
+def is_overdue(case: Case, now: datetime | None = None) -> bool:
+    return case.deadline is not None and State(case.state) not in FINAL and case.deadline < (now or utcnow())
