@@ -6,8 +6,6 @@ minors (and local third-level classes) must.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session
 from smartcity.cases.models import KINDS, PROFESSIONAL_GRIDS, TIME_UNITS, CaseClass
 from smartcity.core import events
 from smartcity.core.errors import NotFound, Problem
+from smartcity.core.tabular import read_csv
 
 CORE_CATALOGUE = Path(__file__).resolve().parent / "data" / "catalogue-core.json"
 FIELDS = (
@@ -43,16 +42,8 @@ class CatalogueReport:
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
-    """Rows of a CSV catalogue (header: kind,code,name,… as in FIELDS; UTF-8, with or without BOM)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    unknown = set(reader.fieldnames or ()) - set(FIELDS)
-    if unknown or not reader.fieldnames:
-        raise Problem(
-            422,
-            f"Unknown CSV columns: {', '.join(sorted(unknown)) or '(none)'}; use {', '.join(FIELDS)}.",
-            code="bad-columns",
-        )
-    return [{k: v for k, v in row.items() if v not in (None, "")} for row in reader]
+    """Rows of a CSV catalogue (header: kind,code,name,… as in FIELDS)."""
+    return read_csv(text, FIELDS)
 
 
 def _check(index: int, row: dict[str, Any], known: set[tuple[str, str]]) -> list[str]:

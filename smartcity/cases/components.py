@@ -7,8 +7,6 @@ through the places module; a point outside every grid is refused, never snapped.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +21,7 @@ from smartcity.cases import catalogue
 from smartcity.cases.models import COMPONENT_STATES, DATA_SOURCES, Component
 from smartcity.core import audit, events
 from smartcity.core.errors import NotFound, Problem
+from smartcity.core.tabular import read_csv
 from smartcity.places import lookup
 
 CSV_FIELDS = (
@@ -67,15 +66,7 @@ def rows_from_geojson(collection: Any) -> list[dict[str, Any]]:
 
 
 def rows_from_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    unknown = set(reader.fieldnames or ()) - set(CSV_FIELDS)
-    if unknown or not reader.fieldnames:
-        raise Problem(
-            422,
-            f"Unknown CSV columns: {', '.join(sorted(unknown)) or '(none)'}; use {', '.join(CSV_FIELDS)}.",
-            code="bad-columns",
-        )
-    return [{k: v for k, v in row.items() if v not in (None, "")} for row in reader]
+    return read_csv(text, CSV_FIELDS)
 
 
 def _number(value: Any) -> float | None:
