@@ -85,7 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_environment()
     install_error_handlers(app, html_renderer=html_error)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.max_photo_bytes,
+        upload_suffix="/photos",
+    )
     # The longer prefix first: Starlette takes the first mount that matches.
     app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="api_docs_assets")
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")

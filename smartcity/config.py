@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     token_minutes: float = Field(60, gt=0, description="lifetime of an OAuth2 bearer token")
     cookie_secure: bool = Field(False, description="mark cookies Secure; set true behind HTTPS")
     max_body_bytes: int = Field(1_048_576, gt=0, description="largest request body accepted, in bytes")
+    max_photo_bytes: int = Field(8_388_608, gt=0, description="largest photo upload accepted, in bytes")
+    media_dir: str = Field("var/media", description="directory where uploaded photos are stored")
     login_max_failures: int = Field(5, gt=0, description="failed logins per user name before a lock-out")
     login_window_minutes: float = Field(15, gt=0, description="window in which failed logins are counted")
     default_language: Literal["zh-CN", "en"] = Field("zh-CN", description="language of pages by default")

@@ -1,6 +1,6 @@
 """Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
 
-from smartcity.cases.models import Case, CaseClass, CaseEvent, Component, WorkingDayOverride
+from smartcity.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Component, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
@@ -15,6 +15,7 @@ __all__ = [
     "Case",
     "CaseClass",
     "CaseEvent",
+    "CasePhoto",
     "Component",
     "Department",
     "Division",

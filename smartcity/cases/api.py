@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
-from smartcity.cases import calendar, catalogue, components, schemas, service
+from smartcity.cases import calendar, catalogue, components, photos, schemas, service
 from smartcity.cases.models import Component
 from smartcity.cases.schemas import DeadlineOut
 from smartcity.core.deps import SessionDep, SettingsDep
@@ -186,3 +188,43 @@ def act(
     ``version`` you saw: 409 if the case moved on or the action does not apply in its state."""
     case = service.act(session, settings, principal, number, action, service.Step(**body.model_dump()))
     return _case_out(session, case, with_history=True)
+
+
+@router.post("/{number}/photos", response_model=schemas.PhotoOut, status_code=201, summary="Add a photo")
+async def add_photo(
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("cases.act")],
+    file: Annotated[UploadFile, File(description="JPEG or PNG; metadata (EXIF, GPS) is removed")],
+    kind: Annotated[Literal["before", "after", "check"], Form()] = "before",
+) -> schemas.PhotoOut:
+    """Anyone who may act on a case and can see it adds photos: before (report), after (feedback), check."""
+    data = await file.read(settings.max_photo_bytes + 1)
+    case = await run_in_threadpool(service.get_case, session, principal, number)
+    photo = await run_in_threadpool(
+        lambda: photos.store(session, settings, case, data, kind=kind, actor=principal.username)
+    )
+    return schemas.PhotoOut.model_validate(photo)
+
+
+@router.get("/{number}/photos", response_model=list[schemas.PhotoOut], summary="Photos of a case")
+def list_photos(
+    number: str, session: SessionDep, principal: Annotated[Principal, require("cases.read")]
+) -> list[schemas.PhotoOut]:
+    case = service.get_case(session, principal, number)
+    return [schemas.PhotoOut.model_validate(p) for p in photos.photos_of(session, case)]
+
+
+@router.get("/{number}/photos/{photo_id}", summary="One photo (only for those who may see the case)")
+def get_photo(
+    number: str,
+    photo_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("cases.read")],
+) -> FileResponse:
+    path, photo = photos.photo_file(session, settings, service.get_case(session, principal, number), photo_id)
+    if not path.exists():
+        raise Problem(404, "The photo's file is missing from the media directory.", code="file-missing")
+    return FileResponse(path, media_type=photo.content_type, headers={"Cache-Control": "private, max-age=3600"})

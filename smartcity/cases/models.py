@@ -134,3 +134,21 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str | None] = mapped_column(Text)  # JSON: department, deadline, reason …
+
+
+class CasePhoto(Base):
+    """A photo of a case (before, after disposal, on-site check), stored as a file without its metadata."""
+
+    __tablename__ = "case_photo"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # before | after | check
+    path: Mapped[str] = mapped_column(String(200))  # relative to SMARTCITY_MEDIA_DIR
+    content_type: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -106,3 +106,15 @@ class CaseOut(Response):
     version: int
     overdue: bool
     history: list[CaseEventOut] = Field(default_factory=list)
+
+
+class PhotoOut(Response):
+    id: int
+    kind: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime

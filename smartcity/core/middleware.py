@@ -29,16 +29,23 @@ class _TooLarge(Exception):
 class BodyLimitMiddleware:
     """Refuse bodies over ``limit`` bytes with 413, by Content-Length or by counting a streamed body."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, *, upload_limit: int | None = None, upload_suffix: str = "") -> None:
+        self.app, self.default_limit = app, limit
+        # file uploads (paths ending in upload_suffix) may be larger than ordinary JSON bodies
+        self.upload_limit, self.upload_suffix = upload_limit or limit, upload_suffix
+
+    def _limit_for(self, scope: Scope) -> int:
+        path = scope.get("path", "")
+        return self.upload_limit if self.upload_suffix and path.endswith(self.upload_suffix) else self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit_for(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
         refused = False
@@ -48,10 +55,10 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit and not refused:
+                if received > limit and not refused:
                     # Answer now: the app may catch the error below and try to answer 400 instead.
                     refused = True
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, limit)
                     raise _TooLarge
             return message
 
@@ -62,10 +69,8 @@ class BodyLimitMiddleware:
         with contextlib.suppress(_TooLarge):
             await self.app(scope, counting_receive, guarded_send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        problem = Problem(
-            413, f"The request body is larger than the limit of {self.limit} bytes.", code="body-too-large"
-        )
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        problem = Problem(413, f"The request body is larger than the limit of {limit} bytes.", code="body-too-large")
         body = json.dumps(problem.body(scope.get("path"))).encode()
         await send(
             {
