@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from smartcity.cases import calendar, catalogue, components, photos, schemas, service
+from smartcity.cases import evaluation as evaluation_service
 from smartcity.cases.models import Component
 from smartcity.cases.schemas import DeadlineOut
 from smartcity.core.deps import SessionDep, SettingsDep
@@ -29,6 +32,7 @@ grant(
     "viewer",
 )
 grant("cases.report", "report cases", "supervisor", "operator", "inspector", "device")
+grant("cases.evaluate", "see the evaluation indicators", "supervisor", "dispatcher", "operator", "viewer")
 grant(
     "cases.act",
     "move cases through the closed loop (each action checks the role itself)",
@@ -136,6 +140,68 @@ def _case_out(session, case, *, with_history: bool = False) -> schemas.CaseOut: 
     fields = {k: getattr(case, k) for k in schemas.CaseOut.model_fields if k not in ("overdue", "history")}
     history = [schemas.CaseEventOut.model_validate(e) for e in service.history(session, case)] if with_history else []
     return schemas.CaseOut(**fields, overdue=service.is_overdue(case), history=history)
+
+
+# Fixed paths before /{number}: routes match in the order they are declared.
+@router.get("/evaluation", summary="Evaluation indicators by group (JSON or CSV)")
+def evaluation(
+    session: SessionDep,
+    principal: Annotated[Principal, require("cases.evaluate")],
+    start: Annotated[datetime, Query(alias="from", description="period start (cases reported from), with offset")],
+    end: Annotated[datetime, Query(alias="to", description="period end (exclusive), with offset")],
+    group_by: Annotated[
+        str, Query(description="city, district, street, grid, department, class, source, reporter")
+    ] = "city",
+    indicators: Annotated[str | None, Query(description="comma-separated codes (default: all)")] = None,
+    weights: Annotated[
+        str | None, Query(description="composite weights, e.g. on_time_closure_rate:0.6,closure_rate:0.4")
+    ] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """Counts and rates over the cases reported in [from, to) that you may see; see docs/cases.md for every
+    formula. ``score`` is the weighted mean of the weighted rates, 0–100."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Problem(
+            422,
+            "Give from and to with their offset, e.g. 2026-11-01T00:00:00+08:00.",
+            errors=[{"field": "from", "message": "no time-zone offset"}],
+        )
+    rows = evaluation_service.evaluate(
+        session,
+        start=start,
+        end=end,
+        group_by=group_by,
+        scope=service.visible(principal),
+        codes=[c for c in (indicators or "").split(",") if c] or None,
+        weights=_weights(weights),
+    )
+    if format == "csv":
+        return _csv(rows)
+    return JSONResponse({"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "rows": rows})
+
+
+def _weights(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    try:
+        return {k: float(v) for k, v in (part.split(":", 1) for part in text.split(",") if part)}
+    except ValueError as exc:
+        raise Problem(
+            422, "weights must look like code:0.5,code:0.5.", errors=[{"field": "weights", "message": "malformed"}]
+        ) from exc
+
+
+def _csv(rows: list[dict]) -> Response:
+    out = io.StringIO()
+    columns = list(rows[0]) if rows else ["group"]
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="evaluation.csv"'},
+    )
 
 
 @router.post("", response_model=schemas.CaseOut, status_code=201, summary="Report a case")

@@ -184,8 +184,14 @@ def _apply(
 ) -> dict[str, Any] | None:
     if action.name == "verify":
         case.verified = True
-    elif action.name == "register" and not case.verified:
-        raise Conflict("A public or hotline report must be verified on site before registration.", code="not-verified")
+    elif action.name == "register":
+        if not case.verified:
+            raise Conflict(
+                "A public or hotline report must be verified on site before registration.", code="not-verified"
+            )
+        case.registered_at = utcnow()
+    elif action.name == "feedback":
+        case.first_feedback_at = case.first_feedback_at or utcnow()
     elif action.name == "dispatch":
         return _dispatch(session, settings, case, step)
     elif action.name == "check_pass":

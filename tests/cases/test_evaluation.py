@@ -1,0 +1,132 @@
+"""Evaluation indicators: counts and rates by the documented formulas, grouping, scope, CSV."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from smartcity.cases import catalogue, evaluation, service
+from smartcity.cases.models import Case
+from smartcity.core.errors import Problem
+from smartcity.places import layers
+from smartcity.security import service as security
+from tests.conftest import bearer
+
+POINT = {"lon": 121.4846, "lat": 31.2317}
+START, END = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def cases(database, settings, city, gridded) -> dict[str, str]:
+    """Five cases: closed on time, closed late after a rework, overdue open, cancelled, and still reported."""
+    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
+    with database.session() as s:
+        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
+        layers.save(
+            s,
+            kind="responsibility",
+            code="hp",
+            name="hp",
+            members=["310101"],
+            department_code="310101",
+            valid_from=date(2020, 1, 1),
+        )
+        who = {
+            name: security.principal_for(s, security.user_by_name(s, name), via="test")
+            for name in ("inspector", "operator", "dispatcher", "handler")
+        }
+    numbers = {}
+
+    def run(name: str, steps: list[tuple[str, str, str | None]]) -> None:
+        with database.session() as s:
+            number = service.report(
+                s, who["inspector"], kind="event", class_code="0102", description=name, **POINT
+            ).number
+        for actor, action, note in steps:
+            with database.session() as s:
+                case = service.get_case(s, who[actor], number)
+                service.act(s, settings, who[actor], number, action, service.Step(version=case.version, note=note))
+        numbers[name] = number
+
+    handle = [
+        ("operator", "register", None),
+        ("dispatcher", "dispatch", None),
+        ("handler", "accept", None),
+        ("handler", "feedback", "done"),
+    ]
+    run("on_time", [*handle, ("inspector", "check_pass", None)])
+    run(
+        "late",
+        [
+            *handle,
+            ("inspector", "check_fail", "not clean"),
+            ("handler", "feedback", "now"),
+            ("inspector", "check_pass", None),
+        ],
+    )
+    run("overdue", handle[:3])
+    run("cancelled", [("operator", "cancel", "duplicate")])
+    run("pending", [])
+    past = datetime.now(UTC) - timedelta(days=1)
+    with database.session() as s:  # make "late" and "overdue" miss their deadlines
+        s.execute(update(Case).where(Case.number.in_([numbers["late"], numbers["overdue"]])).values(deadline=past))
+    return numbers
+
+
+def test_city_indicators_follow_the_formulas(database, cases) -> None:
+    with database.session() as s:
+        (row,) = evaluation.evaluate(s, start=START, end=END)
+    assert (row["reports"], row["registrations"], row["dispatches"], row["closures"]) == (5, 3, 3, 2)
+    assert row["registration_rate"] == pytest.approx(3 / 4, abs=1e-4)  # the pending report is not decided yet
+    assert row["due_for_closure"] == 3  # two closed, one overdue
+    assert row["closure_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    assert row["on_time_closure_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert row["rework_rate"] == pytest.approx(1 / 2, abs=1e-4)  # of the two handled cases, one was reworked
+    assert row["overdue"] == 1
+    assert row["valid_report_rate"] == pytest.approx(3 / 4, abs=1e-4)
+    assert 0 <= row["score"] <= 100
+
+
+def test_grouping_and_unknown_inputs(database, cases) -> None:
+    with database.session() as s:
+        rows = evaluation.evaluate(s, start=START, end=END, group_by="department", codes=["closures"])
+        assert {r["group"]: r["closures"] for r in rows} == {None: 0, "310101": 2}
+        with pytest.raises(Problem):
+            evaluation.evaluate(s, start=START, end=END, group_by="planet")
+        with pytest.raises(Problem):
+            evaluation.evaluate(s, start=START, end=END, codes=["happiness"])
+        with pytest.raises(Problem):
+            evaluation.evaluate(s, start=START, end=END, weights={"closures": 1.0})
+        with pytest.raises(Problem):
+            evaluation.evaluate(s, start=END, end=START)
+
+
+def test_composite_score_uses_the_weights() -> None:
+    sums = {"closed": 2, "due_for_closure": 4, "closed_on_time": 1, "handled_on_time": 0, "due_for_handling": 0}
+    assert evaluation.composite(sums, {"closure_rate": 1.0}) == 50.0
+    assert evaluation.composite(sums, {"closure_rate": 0.5, "on_time_closure_rate": 0.5}) == 37.5
+    assert evaluation.composite(sums, {"on_time_disposal_rate": 1.0}) is None  # no case to rate
+
+
+def test_evaluation_api_json_csv_and_scope(client, cases) -> None:
+    params = {"from": "2000-01-01T00:00:00+08:00", "to": "2100-01-01T00:00:00+08:00", "group_by": "district"}
+    body = client.get("/api/cases/evaluation", params=params, headers=bearer(client, "supervisor")).json()
+    assert [r["group"] for r in body["rows"]] == ["310101"] and body["rows"][0]["reports"] == 5
+    csv_response = client.get(
+        "/api/cases/evaluation", params={**params, "format": "csv"}, headers=bearer(client, "supervisor")
+    )
+    assert csv_response.headers["content-type"].startswith("text/csv")
+    assert csv_response.text.lstrip("\ufeff").splitlines()[0].startswith("group,reports,")
+    other = client.get("/api/cases/evaluation", params=params, headers=bearer(client, "xuhui_handler"))
+    assert other.status_code == 403
+    naive = client.get(
+        "/api/cases/evaluation", params={**params, "from": "2000-01-01T00:00:00"}, headers=bearer(client, "supervisor")
+    )
+    assert naive.status_code == 422
+    weights = client.get(
+        "/api/cases/evaluation", params={**params, "weights": "closure_rate:x"}, headers=bearer(client, "supervisor")
+    )
+    assert weights.status_code == 422
