@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from smartcity import __version__
 from smartcity.cases import api as cases_api
+from smartcity.cases import pages as cases_pages
 from smartcity.config import Settings, get_settings
 from smartcity.core import apidocs
 from smartcity.core.db import Database
@@ -36,6 +37,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     places_pages.router,
     ogcapi.router,
     cases_api.router,
+    cases_pages.router,
 ]
 
 health = APIRouter(tags=["platform"])

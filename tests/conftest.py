@@ -10,18 +10,23 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.orm import Session
 
 from smartcity.app import create_app
+from smartcity.cases import catalogue
+from smartcity.cases import service as case_service
+from smartcity.cases.models import Case
 from smartcity.config import Settings
 from smartcity.core.db import Database, upgrade
 from smartcity.models import Base
 from smartcity.places import generate as places_generate
+from smartcity.places import layers
 from smartcity.places import service as places_service
 from smartcity.places.cli import PACKAGED_BOUNDARIES
 from smartcity.security import service as security
@@ -233,3 +238,62 @@ def gridded(database, huangpu) -> None:
     with database.session() as s:
         for community in huangpu:
             places_generate.generate_grids(s, community)
+
+
+@pytest.fixture
+def cases(database, settings, city, gridded) -> dict[str, str]:
+    """Five cases: closed on time, closed late after a rework, overdue open, cancelled, and still reported."""
+    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
+    with database.session() as s:
+        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
+        layers.save(
+            s,
+            kind="responsibility",
+            code="hp",
+            name="hp",
+            members=["310101"],
+            department_code="310101",
+            valid_from=date(2020, 1, 1),
+        )
+        who = {
+            name: security.principal_for(s, security.user_by_name(s, name), via="test")
+            for name in ("inspector", "operator", "dispatcher", "handler")
+        }
+    numbers = {}
+
+    def run(name: str, steps: list[tuple[str, str, str | None]]) -> None:
+        with database.session() as s:
+            number = case_service.report(
+                s, who["inspector"], kind="event", class_code="0102", description=name, lon=121.4846, lat=31.2317
+            ).number
+        for actor, action, note in steps:
+            with database.session() as s:
+                case = case_service.get_case(s, who[actor], number)
+                case_service.act(
+                    s, settings, who[actor], number, action, case_service.Step(version=case.version, note=note)
+                )
+        numbers[name] = number
+
+    handle = [
+        ("operator", "register", None),
+        ("dispatcher", "dispatch", None),
+        ("handler", "accept", None),
+        ("handler", "feedback", "done"),
+    ]
+    run("on_time", [*handle, ("inspector", "check_pass", None)])
+    run(
+        "late",
+        [
+            *handle,
+            ("inspector", "check_fail", "not clean"),
+            ("handler", "feedback", "now"),
+            ("inspector", "check_pass", None),
+        ],
+    )
+    run("overdue", handle[:3])
+    run("cancelled", [("operator", "cancel", "duplicate")])
+    run("pending", [])
+    past = datetime.now(UTC) - timedelta(days=1)
+    with database.session() as s:  # make "late" and "overdue" miss their deadlines
+        s.execute(update(Case).where(Case.number.in_([numbers["late"], numbers["overdue"]])).values(deadline=past))
+    return numbers

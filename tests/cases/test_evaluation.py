@@ -2,78 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
 
-from smartcity.cases import catalogue, evaluation, service
-from smartcity.cases.models import Case
+from smartcity.cases import evaluation
 from smartcity.core.errors import Problem
-from smartcity.places import layers
-from smartcity.security import service as security
 from tests.conftest import bearer
 
 POINT = {"lon": 121.4846, "lat": 31.2317}
 START, END = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def cases(database, settings, city, gridded) -> dict[str, str]:
-    """Five cases: closed on time, closed late after a rework, overdue open, cancelled, and still reported."""
-    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
-    with database.session() as s:
-        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
-        layers.save(
-            s,
-            kind="responsibility",
-            code="hp",
-            name="hp",
-            members=["310101"],
-            department_code="310101",
-            valid_from=date(2020, 1, 1),
-        )
-        who = {
-            name: security.principal_for(s, security.user_by_name(s, name), via="test")
-            for name in ("inspector", "operator", "dispatcher", "handler")
-        }
-    numbers = {}
-
-    def run(name: str, steps: list[tuple[str, str, str | None]]) -> None:
-        with database.session() as s:
-            number = service.report(
-                s, who["inspector"], kind="event", class_code="0102", description=name, **POINT
-            ).number
-        for actor, action, note in steps:
-            with database.session() as s:
-                case = service.get_case(s, who[actor], number)
-                service.act(s, settings, who[actor], number, action, service.Step(version=case.version, note=note))
-        numbers[name] = number
-
-    handle = [
-        ("operator", "register", None),
-        ("dispatcher", "dispatch", None),
-        ("handler", "accept", None),
-        ("handler", "feedback", "done"),
-    ]
-    run("on_time", [*handle, ("inspector", "check_pass", None)])
-    run(
-        "late",
-        [
-            *handle,
-            ("inspector", "check_fail", "not clean"),
-            ("handler", "feedback", "now"),
-            ("inspector", "check_pass", None),
-        ],
-    )
-    run("overdue", handle[:3])
-    run("cancelled", [("operator", "cancel", "duplicate")])
-    run("pending", [])
-    past = datetime.now(UTC) - timedelta(days=1)
-    with database.session() as s:  # make "late" and "overdue" miss their deadlines
-        s.execute(update(Case).where(Case.number.in_([numbers["late"], numbers["overdue"]])).values(deadline=past))
-    return numbers
 
 
 def test_city_indicators_follow_the_formulas(database, cases) -> None:
