@@ -8,15 +8,18 @@ from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
-from smartcity.cases import evaluation, service
+from smartcity.cases import evaluation, photos, service
+from smartcity.cases.workflow import LABELS
 from smartcity.core.deps import SessionDep, SettingsDep
+from smartcity.core.errors import Problem
 from smartcity.core.web import NavItem, add_nav, add_templates, render
 from smartcity.security import Principal, require
 
 add_templates(Path(__file__).resolve().parent / "templates")
+add_nav(NavItem("Cases", "cases_list", "cases.read", order=200))
 add_nav(NavItem("Evaluation", "cases_evaluation", "cases.evaluate", order=300))
 router = APIRouter(include_in_schema=False)
 SHOWN = ("reports", "registrations", "closures", "closure_rate", "on_time_closure_rate", "rework_rate", "overdue")
@@ -56,3 +59,95 @@ def evaluation_page(
             "csv_url": csv_url,
         },
     )
+
+
+@router.get("/cases", name="cases_list")
+def cases_list(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require("cases.read")],
+    state: Annotated[str | None, Query(pattern="^[a-z]*$")] = None,
+    overdue: Annotated[bool, Query()] = False,
+) -> Response:
+    found, total = service.list_cases(session, principal, state=state or None, overdue=overdue or None, limit=200)
+    return render(
+        request,
+        "cases/list.html",
+        {
+            "cases": found,
+            "total": total,
+            "state": state or "",
+            "overdue": overdue,
+            "labels": LABELS,
+            "is_overdue": service.is_overdue,
+        },
+    )
+
+
+def _detail(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    number: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> Response:
+    case = service.get_case(session, principal, number)
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "case": case,
+            "history": service.history(session, case),
+            "photos": photos.photos_of(session, case),
+            "actions": service.available_actions(session, principal, case),
+            "labels": LABELS,
+            "overdue": service.is_overdue(case),
+            "proposal": service.proposed_department(session, case)
+            if case.state in ("registered", "returned")
+            else None,
+            "error": error,
+            "errors": errors or [],
+        },
+        status=status,
+    )
+
+
+@router.get("/cases/{number}", name="case_detail")
+def case_detail(
+    number: str, request: Request, session: SessionDep, principal: Annotated[Principal, require("cases.read")]
+) -> Response:
+    return _detail(request, session, principal, number)
+
+
+@router.post("/cases/{number}", name="case_act")
+def case_act(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("cases.act")],
+    action: Annotated[str, Form(max_length=24)],
+    version: Annotated[int, Form(ge=1)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    department_code: Annotated[str, Form(max_length=32)] = "",
+    override_reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The page form for every action; the same rules as the API, then back to the case (POST-redirect-GET)."""
+    step = service.Step(
+        version=version,
+        note=note or None,
+        department_code=department_code or None,
+        override_reason=override_reason or None,
+    )
+    try:
+        with session.begin_nested():  # a refused action leaves nothing behind
+            service.act(session, settings, principal, number, action, step)
+    except Problem as problem:
+        session.expire_all()
+        return _detail(
+            request, session, principal, number, status=problem.status, error=problem.detail, errors=problem.errors
+        )
+    return RedirectResponse(f"/cases/{number}", status_code=303)

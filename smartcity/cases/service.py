@@ -302,3 +302,18 @@ def history(session: Session, case: Case) -> list[CaseEvent]:
 
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
     return case.deadline is not None and State(case.state) not in FINAL and case.deadline < (now or utcnow())
+
+
+def available_actions(session: Session, principal: Principal, case: Case) -> list[Action]:
+    """The actions this principal may take on the case in its current state (for pages)."""
+    current = State(case.state)
+    allowed = []
+    for action in ACTIONS.values():
+        if current not in action.sources:
+            continue
+        try:
+            _authorise(session, principal, case, action)
+        except Problem:
+            continue
+        allowed.append(action)
+    return allowed

@@ -1,0 +1,71 @@
+"""A case taken through the loop in the browser: each role opens it, sees only its own next steps, acts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from smartcity.cases import catalogue
+from smartcity.cases import service as case_service
+from smartcity.places import layers
+from smartcity.security import service as security
+from tests.browser.conftest import check_accessibility, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def reported(database, city, gridded) -> str:
+    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
+    with database.session() as s:
+        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
+        layers.save(
+            s,
+            kind="responsibility",
+            code="hp",
+            name="hp",
+            members=["310101"],
+            department_code="310101",
+            valid_from=date(2020, 1, 1),
+        )
+        inspector = security.principal_for(s, security.user_by_name(s, "inspector"), via="test")
+        return case_service.report(
+            s, inspector, kind="event", class_code="0102", description="路口暴露垃圾", lon=121.4846, lat=31.2317
+        ).number
+
+
+def _step(page, who: str, number: str, button: str, note: str | None = None) -> None:
+    page.context.clear_cookies()
+    sign_in(page, who)
+    page.goto(f"/cases/{number}")
+    if note:
+        page.get_by_label("说明").fill(note)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
+def test_the_loop_in_the_browser(page, reported) -> None:
+    sign_in(page, "operator")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="案卷").click()
+    page.get_by_role("link", name=reported).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reported)
+    expect(page.get_by_role("button", name="派遣")).to_have_count(0)  # not the operator's step
+    check_accessibility(page)
+    page.get_by_role("button", name="立案", exact=True).click()
+    expect(page.locator("main dl")).to_contain_text("立案")
+
+    _step(page, "dispatcher", reported, "派遣")
+    expect(page.locator("main dl")).to_contain_text("310101")
+    _step(page, "handler", reported, "签收")
+    _step(page, "handler", reported, "反馈")  # without a note: refused, with the reason shown
+    expect(page.get_by_role("alert")).to_contain_text("note")
+    check_accessibility(page)
+    page.get_by_label("说明").fill("已清除")
+    page.get_by_role("button", name="反馈", exact=True).click()
+    expect(page.get_by_role("button", name="核查通过")).to_have_count(0)  # handlers never close
+    _step(page, "inspector", reported, "核查通过")
+    expect(page.locator("main dl")).to_contain_text("结案")
+    expect(page.locator(".timeline li")).to_have_count(6)
+    check_accessibility(page)
