@@ -8,18 +8,22 @@ from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from smartcity.cases import evaluation, photos, service
+from smartcity.cases import catalogue, evaluation, photos, service
 from smartcity.cases.workflow import LABELS
+from smartcity.config import Settings
 from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import Problem
 from smartcity.core.web import NavItem, add_nav, add_templates, render
 from smartcity.security import Principal, require
 
 add_templates(Path(__file__).resolve().parent / "templates")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 add_nav(NavItem("Cases", "cases_list", "cases.read", order=200))
+add_nav(NavItem("Report a problem", "case_new", "cases.report", order=210))
 add_nav(NavItem("Evaluation", "cases_evaluation", "cases.evaluate", order=300))
 router = APIRouter(include_in_schema=False)
 SHOWN = ("reports", "registrations", "closures", "closure_rate", "on_time_closure_rate", "rework_rate", "overdue")
@@ -82,6 +86,95 @@ def cases_list(
             "is_overdue": service.is_overdue,
         },
     )
+
+
+def _report_form(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    *,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> Response:
+    classes = [c for c in catalogue.list_classes(session) if len(c.code) >= 4]
+    return render(
+        request,
+        "cases/new.html",
+        {
+            "classes": classes,
+            "form": form or {},
+            "error": error,
+            "errors": errors or [],
+            "sources": ("inspector", "public", "hotline", "superior"),
+            "role": principal.role.code,
+        },
+        status=status,
+    )
+
+
+@router.get("/cases/new", name="case_new")
+def case_new(
+    request: Request, session: SessionDep, principal: Annotated[Principal, require("cases.report")]
+) -> Response:
+    return _report_form(request, session, principal)
+
+
+@router.post("/cases/new", name="case_create")
+async def case_create(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("cases.report")],
+    class_ref: Annotated[str, Form(max_length=20)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    lon: Annotated[str, Form(max_length=30)] = "",
+    lat: Annotated[str, Form(max_length=30)] = "",
+    source: Annotated[str, Form(max_length=12)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Report with an optional photo, all in one transaction: a refused photo means no case either."""
+    form = {"class_ref": class_ref, "description": description, "lon": lon, "lat": lat, "source": source}
+    data = await photo.read(settings.max_photo_bytes + 1) if photo is not None and photo.filename else b""
+    try:
+        number = await run_in_threadpool(_create, session, settings, principal, form, data)
+    except Problem as problem:
+        session.rollback()
+        return _report_form(
+            request, session, principal, status=problem.status, form=form, error=problem.detail, errors=problem.errors
+        )
+    return RedirectResponse(f"/cases/{number}", status_code=303)
+
+
+def _create(session: SessionDep, settings: Settings, principal: Principal, form: dict[str, str], data: bytes) -> str:
+    kind, _, code = form["class_ref"].partition(":")
+    if kind not in ("component", "event") or not code:
+        raise Problem(422, "Choose the class of the problem.", errors=[{"field": "class_ref", "message": "required"}])
+    if not form["description"].strip():
+        raise Problem(422, "Describe the problem.", errors=[{"field": "description", "message": "required"}])
+    try:
+        lon, lat = float(form["lon"]), float(form["lat"])
+    except ValueError as exc:
+        raise Problem(
+            422,
+            "Give the location as longitude and latitude numbers, or pick it on the map.",
+            errors=[{"field": "lon", "message": "not a number"}],
+        ) from exc
+    with session.begin_nested():
+        case = service.report(
+            session,
+            principal,
+            kind=kind,
+            class_code=code,
+            description=form["description"],
+            lon=lon,
+            lat=lat,
+            source=form["source"] or None,
+        )
+        if data:
+            photos.store(session, settings, case, data, kind="before", actor=principal.username)
+    return case.number
 
 
 def _detail(

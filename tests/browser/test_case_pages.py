@@ -69,3 +69,30 @@ def test_the_loop_in_the_browser(page, reported) -> None:
     expect(page.locator("main dl")).to_contain_text("结案")
     expect(page.locator(".timeline li")).to_have_count(6)
     check_accessibility(page)
+
+
+def test_inspector_reports_with_a_photo(page, reported, tmp_path, settings, monkeypatch) -> None:
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setattr(settings, "media_dir", str(tmp_path / "media"))
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 120, 40)).save(buffer, "PNG")
+    sign_in(page, "inspector")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="上报问题").click()
+    check_accessibility(page)
+    page.get_by_role("button", name="上报", exact=True).click()  # nothing chosen: refused, form kept
+    expect(page.get_by_role("heading", level=1)).to_have_text("上报问题")
+    page.get_by_label("类别").select_option("event:0102")
+    page.get_by_label("问题描述").fill("绿地旁暴露垃圾")
+    page.get_by_label("经度").fill("121.4846")
+    page.get_by_label("纬度").fill("31.2317")
+    page.get_by_label("照片（JPEG 或 PNG）").set_input_files(
+        files=[{"name": "p.png", "mimeType": "image/png", "buffer": buffer.getvalue()}]
+    )
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("案卷")
+    expect(page.locator("main dl")).to_contain_text("绿地旁暴露垃圾")
+    expect(page.get_by_role("img")).to_have_count(1)
+    check_accessibility(page)
