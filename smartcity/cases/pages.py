@@ -72,8 +72,15 @@ def cases_list(
     principal: Annotated[Principal, require("cases.read")],
     state: Annotated[str | None, Query(pattern="^[a-z]*$")] = None,
     overdue: Annotated[bool, Query()] = False,
+    mine: Annotated[bool, Query()] = False,
 ) -> Response:
-    found, total = service.list_cases(session, principal, state=state or None, overdue=overdue or None, limit=200)
+    """Cases in scope; ``mine``: only those where the user has a step to take now (their work queue)."""
+    found, total = service.list_cases(
+        session, principal, state=state or None, overdue=overdue or None, limit=500 if mine else 200
+    )
+    if mine:
+        found = [c for c in found if service.available_actions(session, principal, c)]
+        total = len(found)
     return render(
         request,
         "cases/list.html",
@@ -82,6 +89,7 @@ def cases_list(
             "total": total,
             "state": state or "",
             "overdue": overdue,
+            "mine": mine,
             "labels": LABELS,
             "is_overdue": service.is_overdue,
         },

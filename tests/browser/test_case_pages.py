@@ -96,3 +96,16 @@ def test_inspector_reports_with_a_photo(page, reported, tmp_path, settings, monk
     expect(page.locator("main dl")).to_contain_text("绿地旁暴露垃圾")
     expect(page.get_by_role("img")).to_have_count(1)
     check_accessibility(page)
+
+
+def test_work_queue_shows_only_my_next_steps(page, reported) -> None:
+    sign_in(page, "dispatcher")
+    page.goto("/cases?mine=true")
+    expect(page.get_by_role("link", name=reported)).to_have_count(0)  # not registered yet: not the dispatcher's
+    page.context.clear_cookies()
+    sign_in(page, "operator")
+    page.goto("/cases")
+    page.get_by_label("只看待我处理的").check()
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_role("link", name=reported)).to_be_visible()
+    check_accessibility(page)
