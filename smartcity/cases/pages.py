@@ -235,6 +235,8 @@ def case_act(
     note: Annotated[str, Form(max_length=2000)] = "",
     department_code: Annotated[str, Form(max_length=32)] = "",
     override_reason: Annotated[str, Form(max_length=500)] = "",
+    extension_amount: Annotated[int | None, Form(ge=1, le=1000)] = None,
+    extension_unit: Annotated[str, Form(pattern="^(working_days|working_hours|)$")] = "",
 ) -> Response:
     """The page form for every action; the same rules as the API, then back to the case (POST-redirect-GET)."""
     step = service.Step(
@@ -242,6 +244,8 @@ def case_act(
         note=note or None,
         department_code=department_code or None,
         override_reason=override_reason or None,
+        extension_amount=extension_amount,
+        extension_unit=extension_unit or None,
     )
     try:
         with session.begin_nested():  # a refused action leaves nothing behind

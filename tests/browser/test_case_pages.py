@@ -109,3 +109,30 @@ def test_work_queue_shows_only_my_next_steps(page, reported) -> None:
     page.get_by_role("button", name="查询").click()
     expect(page.get_by_role("link", name=reported)).to_be_visible()
     check_accessibility(page)
+
+
+def test_supervisor_approves_an_extension_on_the_page(page, reported, database, settings) -> None:
+    with database.session() as s:
+        who = {
+            n: security.principal_for(s, security.user_by_name(s, n), via="test")
+            for n in ("operator", "dispatcher", "handler")
+        }
+    for actor, action, note in (
+        ("operator", "register", None),
+        ("dispatcher", "dispatch", None),
+        ("handler", "request_extension", "需要更换井盖"),
+    ):
+        with database.session() as s:
+            case = case_service.get_case(s, who[actor], reported)
+            case_service.act(
+                s, settings, who[actor], reported, action, case_service.Step(version=case.version, note=note)
+            )
+    with database.session() as s:
+        before = case_service.get_case(s, who["operator"], reported).deadline
+    sign_in(page, "supervisor")
+    page.goto(f"/cases/{reported}")
+    page.get_by_label("时长").fill("2")
+    page.get_by_role("button", name="批准延期", exact=True).click()
+    expect(page.locator(".timeline li")).to_have_count(5)
+    with database.session() as s:
+        assert case_service.get_case(s, who["operator"], reported).deadline > before

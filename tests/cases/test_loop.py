@@ -194,3 +194,32 @@ def test_simultaneous_reports_get_distinct_numbers(database, loop_ready) -> None
     for thread in threads:
         thread.join(timeout=60)
     assert len(numbers) == 4 and len(set(numbers)) == 4
+
+
+def test_page_form_with_empty_extension_fields(client, loop_ready) -> None:
+    from tests.conftest import web_login
+
+    case = client.post(
+        "/api/cases",
+        headers=bearer(client, "inspector"),
+        json={"kind": "event", "class_code": "0102", "description": "x", **POINT},
+    ).json()
+    csrf = web_login(client, "supervisor")
+    response = client.post(
+        f"/cases/{case['number']}",
+        data={
+            "csrf_token": csrf,
+            "version": case["version"],
+            "action": "supervise",
+            "note": "请加快",
+            "extension_amount": "",
+            "extension_unit": "working_days",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    refused = client.post(
+        f"/cases/{case['number']}",
+        data={"csrf_token": csrf, "version": case["version"], "action": "supervise", "note": "again"},
+    )
+    assert refused.status_code == 409 and 'role="alert"' in refused.text  # stale version, shown on the page
