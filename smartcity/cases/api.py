@@ -204,6 +204,38 @@ def _csv(rows: list[dict]) -> Response:
     )
 
 
+@router.get("/map", summary="Open cases in a box, as GeoJSON points (for the map)")
+def cases_map(
+    session: SessionDep,
+    principal: Annotated[Principal, require("cases.read")],
+    bbox: Annotated[str, Query(description="minLon,minLat,maxLon,maxLat")],
+) -> JSONResponse:
+    """Only what a map needs — number, class, state, overdue — and only the cases you may see."""
+    try:
+        west, south, east, north = (float(v) for v in bbox.split(","))
+    except ValueError as exc:
+        raise Problem(
+            422,
+            "bbox must be four numbers: minLon,minLat,maxLon,maxLat.",
+            errors=[{"field": "bbox", "message": "malformed"}],
+        ) from exc
+    features = [
+        {
+            "type": "Feature",
+            "id": c.number,
+            "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+            "properties": {
+                "number": c.number,
+                "class_code": c.class_code,
+                "state": c.state,
+                "overdue": service.is_overdue(c),
+            },
+        }
+        for c in service.open_cases_in(session, principal, (west, south, east, north))
+    ]
+    return JSONResponse({"type": "FeatureCollection", "features": features}, media_type="application/geo+json")
+
+
 @router.post("", response_model=schemas.CaseOut, status_code=201, summary="Report a case")
 def report_case(
     body: schemas.CaseIn, session: SessionDep, principal: Annotated[Principal, require("cases.report")]

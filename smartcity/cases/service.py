@@ -317,3 +317,19 @@ def available_actions(session: Session, principal: Principal, case: Case) -> lis
             continue
         allowed.append(action)
     return allowed
+
+
+def open_cases_in(
+    session: Session, principal: Principal, box: tuple[float, float, float, float], limit: int = 5000
+) -> list[Case]:
+    """Open cases inside a WGS-84 box that the principal may see (for the map)."""
+    west, south, east, north = box
+    stmt = select(Case).where(
+        visible(principal),
+        Case.state.not_in([s.value for s in FINAL]),
+        Case.lon >= west,
+        Case.lon <= east,
+        Case.lat >= south,
+        Case.lat <= north,
+    )
+    return list(session.scalars(stmt.order_by(Case.number.desc()).limit(limit)))

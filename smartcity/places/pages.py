@@ -26,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 def city_map(
     request: Request,
     session: SessionDep,
-    _: Annotated[Principal, require("places.read")],
+    principal: Annotated[Principal, require("places.read")],
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     crs: Annotated[Crs, Query()] = "wgs84",
@@ -43,6 +43,7 @@ def city_map(
         request,
         "places/map.html",
         {
+            "show_cases": principal.can("cases.read"),
             "districts": districts,
             "location": location,
             "error": error,

@@ -32,6 +32,8 @@ def test_look_up_a_point_without_the_map(page, city, gridded) -> None:
 
 
 def test_zoom_in_and_click_a_grid(page, city, gridded) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     sign_in(page, "viewer")
     with page.expect_response(lambda r: "/ogcapi/collections/districts/items" in r.url and r.ok):
         page.goto("/places/map")
@@ -45,3 +47,4 @@ def test_zoom_in_and_click_a_grid(page, city, gridded) -> None:
     expect(page.locator("#map-selection")).to_contain_text(re.compile(r"310101\d{9}"))
     expect(page.locator("#map-selection")).to_contain_text("黄浦区")
     check_accessibility(page)
+    assert errors == []  # the case and component layers load without script errors

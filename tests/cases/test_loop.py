@@ -223,3 +223,23 @@ def test_page_form_with_empty_extension_fields(client, loop_ready) -> None:
         data={"csrf_token": csrf, "version": case["version"], "action": "supervise", "note": "again"},
     )
     assert refused.status_code == 409 and 'role="alert"' in refused.text  # stale version, shown on the page
+
+
+def test_map_of_open_cases_respects_scope(client, loop_ready) -> None:
+    case = client.post(
+        "/api/cases",
+        headers=bearer(client, "inspector"),
+        json={"kind": "event", "class_code": "0102", "description": "x", **POINT},
+    ).json()
+    box = {"bbox": "121.4,31.2,121.6,31.3"}
+    features = client.get("/api/cases/map", params=box, headers=bearer(client, "supervisor")).json()["features"]
+    assert [f["id"] for f in features] == [case["number"]]
+    assert features[0]["properties"] == {
+        "number": case["number"],
+        "class_code": "0102",
+        "state": "reported",
+        "overdue": False,
+    }
+    assert client.get("/api/cases/map", params=box, headers=bearer(client, "xuhui_handler")).json()["features"] == []
+    assert client.get("/api/cases/map", params={"bbox": "a,b"}, headers=bearer(client, "supervisor")).status_code == 422
+    assert client.get("/api/cases/map", params=box).status_code == 401

@@ -72,4 +72,30 @@
   }
   map.on("moveend", refreshGrids);
   refreshGrids();
+
+  // Open cases (staff only) as circles — red when overdue — and components as small dots, zoomed in.
+  const caseStyle = (f) => ({ radius: 7, color: f.properties.overdue ? "#a4161a" : "#0a58a3", weight: 2, fillOpacity: 0.6 });
+  const cases = L.geoJSON(null, {
+    pointToLayer: (f, latlng) => L.circleMarker(latlng, caseStyle(f)),
+    onEachFeature: (f, layer) => layer.on("click", () => {
+      const link = document.createElement("a");
+      link.href = "/cases/" + encodeURIComponent(f.properties.number);
+      link.textContent = label("Case") + " " + f.properties.number + (f.properties.overdue ? " · " + label("Overdue") : "");
+      selection.replaceChildren(link);
+    }),
+  });
+  const components = L.geoJSON(null, { pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 3, color: "#4a5561", weight: 1 }) });
+  async function refreshPoints() {
+    const b = map.getBounds();
+    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+    if (el.dataset.cases === "yes") {
+      const data = await loadGeoJSON("/api/cases/map?bbox=" + bbox);
+      cases.clearLayers(); if (data) { cases.addData(data); cases.addTo(map); }
+    }
+    if (map.getZoom() >= gridZoom + 1) {
+      const data = await loadGeoJSON("/ogcapi/collections/components/items?limit=2000&bbox=" + bbox);
+      components.clearLayers(); if (data) { components.addData(data); components.addTo(map); }
+    } else { map.removeLayer(components); }
+  }
+  map.on("moveend", refreshPoints);
 })();
