@@ -156,7 +156,7 @@ def evaluation(
     weights: Annotated[
         str | None, Query(description="composite weights, e.g. on_time_closure_rate:0.6,closure_rate:0.4")
     ] = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Response:
     """Counts and rates over the cases reported in [from, to) that you may see; see docs/cases.md for every
     formula. ``score`` is the weighted mean of the weighted rates, 0–100."""
@@ -177,6 +177,8 @@ def evaluation(
     )
     if format == "csv":
         return _csv(rows)
+    if format == "xlsx":
+        return _xlsx(rows)
     return JSONResponse({"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "rows": rows})
 
 
@@ -326,3 +328,22 @@ def get_photo(
     if not path.exists():
         raise Problem(404, "The photo's file is missing from the media directory.", code="file-missing")
     return FileResponse(path, media_type=photo.content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _xlsx(rows: list[dict]) -> Response:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "evaluation"
+    columns = list(rows[0]) if rows else ["group"]
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([row.get(c) for c in columns])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="evaluation.xlsx"'},
+    )

@@ -68,3 +68,21 @@ def test_evaluation_api_json_csv_and_scope(client, cases) -> None:
         "/api/cases/evaluation", params={**params, "weights": "closure_rate:x"}, headers=bearer(client, "supervisor")
     )
     assert weights.status_code == 422
+
+
+def test_evaluation_as_an_excel_workbook(client, cases) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    params = {
+        "from": "2000-01-01T00:00:00+08:00",
+        "to": "2100-01-01T00:00:00+08:00",
+        "group_by": "district",
+        "format": "xlsx",
+    }
+    response = client.get("/api/cases/evaluation", params=params, headers=bearer(client, "supervisor"))
+    assert response.status_code == 200 and "spreadsheetml" in response.headers["content-type"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header, first = [c.value for c in sheet[1]], [c.value for c in sheet[2]]
+    assert header[:2] == ["group", "reports"] and first[:2] == ["310101", 5]
