@@ -241,20 +241,33 @@ def gridded(database, huangpu) -> None:
 
 
 @pytest.fixture
-def cases(database, settings, city, gridded) -> dict[str, str]:
-    """Five cases: closed on time, closed late after a rework, overdue open, cancelled, and still reported."""
+def core_catalogue(database) -> None:
+    """The shipped core component and event catalogue."""
     core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
     with database.session() as s:
         catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
+
+
+@pytest.fixture
+def case_setup(database, city, gridded, core_catalogue) -> None:
+    """Everything a case needs: accounts, Huangpu's grids, the catalogue, and Huangpu's department answering
+    for every grid of the district."""
+    with database.session() as s:
         layers.save(
             s,
             kind="responsibility",
             code="hp",
-            name="hp",
+            name="黄浦区城管",
             members=["310101"],
             department_code="310101",
             valid_from=date(2020, 1, 1),
         )
+
+
+@pytest.fixture
+def cases(database, settings, case_setup) -> dict[str, str]:
+    """Five cases: closed on time, closed late after a rework, overdue open, cancelled, and still reported."""
+    with database.session() as s:
         who = {
             name: security.principal_for(s, security.user_by_name(s, name), via="test")
             for name in ("inspector", "operator", "dispatcher", "handler")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date
-
 import pytest
 from playwright.sync_api import expect
 
-from smartcity.cases import catalogue
 from smartcity.cases import service as case_service
-from smartcity.places import layers
 from smartcity.security import service as security
 from tests.browser.conftest import check_accessibility, sign_in
 
@@ -18,19 +13,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def reported(database, city, gridded) -> str:
-    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
+def reported(database, case_setup) -> str:
     with database.session() as s:
-        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
-        layers.save(
-            s,
-            kind="responsibility",
-            code="hp",
-            name="hp",
-            members=["310101"],
-            department_code="310101",
-            valid_from=date(2020, 1, 1),
-        )
         inspector = security.principal_for(s, security.user_by_name(s, "inspector"), via="test")
         return case_service.report(
             s, inspector, kind="event", class_code="0102", description="路口暴露垃圾", lon=121.4846, lat=31.2317

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
-from smartcity.cases import catalogue, components
+from smartcity.cases import components
 from smartcity.cases.models import Component
 from smartcity.core.errors import Problem
 from tests.conftest import bearer
 
 
 @pytest.fixture
-def inventory_ready(database, gridded) -> None:
-    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
-    with database.session() as s:
-        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
+def inventory_ready(gridded, core_catalogue) -> None:
+    """Huangpu's grids and the catalogue's component classes."""
 
 
 def _row(code: str = "3101010101000001", **changes) -> dict:

@@ -3,15 +3,12 @@ do each step, verification of public reports, stale versions and concurrent writ
 
 from __future__ import annotations
 
-import json
 import threading
-from datetime import date
 
 import pytest
 
-from smartcity.cases import catalogue, service
+from smartcity.cases import service
 from smartcity.core.errors import Conflict
-from smartcity.places import layers
 from smartcity.security import service as security
 from tests.conftest import bearer
 
@@ -19,19 +16,8 @@ POINT = {"lon": 121.4846, "lat": 31.2317}
 
 
 @pytest.fixture
-def loop_ready(database, city, gridded) -> None:
-    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
-    with database.session() as s:
-        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
-        layers.save(
-            s,
-            kind="responsibility",
-            code="hp",
-            name="黄浦区城管",
-            members=["310101"],
-            department_code="310101",
-            valid_from=date(2020, 1, 1),
-        )
+def loop_ready(case_setup) -> None:
+    """Cases can be reported and dispatched in Huangpu."""
 
 
 def _act(client, who: str, number: str, action: str, version: int, **body):

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from smartcity.cases import catalogue
-from smartcity.places import layers
 from tests.conftest import bearer
 
 POINT = {"lon": 121.4846, "lat": 31.2317}
@@ -29,20 +25,8 @@ def _jpeg_with_gps() -> bytes:
 
 
 @pytest.fixture
-def case_number(client, database, city, gridded, settings, tmp_path, monkeypatch) -> str:
+def case_number(client, case_setup, settings, tmp_path, monkeypatch) -> str:
     monkeypatch.setattr(settings, "media_dir", str(tmp_path / "media"))
-    core = json.loads(catalogue.CORE_CATALOGUE.read_text(encoding="utf-8"))
-    with database.session() as s:
-        catalogue.import_catalogue(s, core["classes"], standard_ref=core["standard_ref"], version=core["version"])
-        layers.save(
-            s,
-            kind="responsibility",
-            code="hp",
-            name="hp",
-            members=["310101"],
-            department_code="310101",
-            valid_from=date(2020, 1, 1),
-        )
     created = client.post(
         "/api/cases",
         headers=bearer(client, "inspector"),
