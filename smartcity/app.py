@@ -91,7 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
         upload_limit=settings.max_photo_bytes,
-        upload_suffix="/photos",
     )
     # The longer prefix first: Starlette takes the first mount that matches.
     app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="api_docs_assets")

@@ -47,6 +47,25 @@ class Settings(BaseSettings):
     working_hours: str = Field(
         "09:00-12:00,13:00-17:00", description="working periods of a working day, for case time limits"
     )
+    case_dispatch_limit_minutes: int = Field(
+        30, gt=0, description="working minutes from registration within which a dispatch counts as on time"
+    )
+    case_check_limit_minutes: int = Field(
+        120, gt=0, description="working minutes from feedback within which the on-site check counts as on time"
+    )
+    case_clock_after_return: Literal["restart", "continue"] = Field(
+        "restart", description="after a return (退回), re-dispatch restarts the time limit or keeps the first deadline"
+    )
+    case_clock_after_rework: Literal["continue", "restart"] = Field(
+        "continue", description="after a failed check (返工), keep the deadline or restart the full time limit"
+    )
+    case_suspension_pauses_clock: bool = Field(
+        True, description="the working time a case spends suspended (缓办) is added to its deadline on resume"
+    )
+    case_score_weights: str = Field(
+        "on_time_closure_rate:0.5,closure_rate:0.3,on_time_disposal_rate:0.2",
+        description="weights of the rates in the evaluation's composite score, as code:weight pairs",
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",
@@ -59,6 +78,14 @@ class Settings(BaseSettings):
         from smartcity.cases.calendar import parse_periods
 
         parse_periods(value)  # raises ValueError naming the bad period
+        return value
+
+    @field_validator("case_score_weights")
+    @classmethod
+    def _score_weights(cls, value: str) -> str:
+        from smartcity.cases.evaluation import parse_weights
+
+        parse_weights(value)  # raises ValueError naming the bad weight
         return value
 
     @field_validator("demo_grids")

@@ -33,6 +33,7 @@ grant(
 )
 grant("cases.report", "report cases", "supervisor", "operator", "inspector", "device")
 grant("cases.evaluate", "see the evaluation indicators", "supervisor", "dispatcher", "operator", "viewer")
+grant("cases.supervise", "see the supervision desk: extensions, overdue, suspended, supervised cases", "supervisor")
 grant(
     "cases.act",
     "move cases through the closed loop (each action checks the role itself)",
@@ -146,11 +147,12 @@ def _case_out(session, case, *, with_history: bool = False) -> schemas.CaseOut: 
 @router.get("/evaluation", summary="Evaluation indicators by group (JSON or CSV)")
 def evaluation(
     session: SessionDep,
+    settings: SettingsDep,
     principal: Annotated[Principal, require("cases.evaluate")],
     start: Annotated[datetime, Query(alias="from", description="period start (cases reported from), with offset")],
     end: Annotated[datetime, Query(alias="to", description="period end (exclusive), with offset")],
     group_by: Annotated[
-        str, Query(description="city, district, street, grid, department, class, source, reporter")
+        str, Query(description="city, district, street, grid, department, class, source, reporter, month")
     ] = "city",
     indicators: Annotated[str | None, Query(description="comma-separated codes (default: all)")] = None,
     weights: Annotated[
@@ -173,7 +175,8 @@ def evaluation(
         group_by=group_by,
         scope=service.visible(principal),
         codes=[c for c in (indicators or "").split(",") if c] or None,
-        weights=_weights(weights),
+        weights=_weights(weights) or evaluation_service.parse_weights(settings.case_score_weights),
+        tz=settings.timezone,
     )
     if format == "csv":
         return _csv(rows)

@@ -57,7 +57,14 @@ class WorkingCalendar:
         """The moment ``amount`` working hours or days after ``start`` (aware), returned in UTC."""
         if unit not in TIME_UNITS or amount <= 0:
             raise Problem(422, f"A time limit needs a positive amount and a unit of {', '.join(TIME_UNITS)}.")
-        remaining = timedelta(hours=amount) if unit == "working_hours" else self.day_length * amount
+        return self.add_working_time(
+            start, timedelta(hours=amount) if unit == "working_hours" else self.day_length * amount
+        )
+
+    def add_working_time(self, start: datetime, remaining: timedelta) -> datetime:
+        """The moment ``remaining`` working time after ``start`` (aware), in UTC; zero stays at ``start``."""
+        if remaining <= timedelta():
+            return start.astimezone(ZoneInfo("UTC"))
         local = start.astimezone(self.tz)
         day = local.date()
         for _ in range(MAX_DAYS_AHEAD):

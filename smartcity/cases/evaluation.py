@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, literal, select
 from sqlalchemy import case as sql_case
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
 
 from smartcity.cases.models import Case
 from smartcity.core.db import utcnow
@@ -43,7 +46,11 @@ def _conditions(now: datetime) -> dict[str, Any]:
         "closed_on_time": and_(Case.state == CLOSED, Case.closed_at <= Case.deadline),
         "due_for_closure": due,
         "reworked": and_(Case.first_feedback_at.is_not(None), Case.rework_count > 0),
-        "overdue": and_(Case.state.not_in(FINAL), Case.deadline < now),
+        "overdue": and_(Case.state.not_in((*FINAL, SUSPENDED)), Case.deadline < now),
+        "due_for_dispatch": and_(Case.registered_at.is_not(None), dispatched | (Case.dispatch_due_at <= now)),
+        "dispatched_on_time": and_(dispatched, Case.dispatched_at <= Case.dispatch_due_at),
+        "due_for_check": Case.checked_at.is_not(None) | and_(Case.state == "checking", Case.check_due_at <= now),
+        "checked_on_time": and_(Case.checked_at.is_not(None), Case.late_checks == 0),
         "inspector_decided": and_(Case.source == "inspector", Case.state.not_in(UNDECIDED)),
         "inspector_registered": and_(Case.source == "inspector", Case.registered_at.is_not(None)),
     }
@@ -72,6 +79,14 @@ INDICATORS: dict[str, Indicator] = {
             "registration_rate", "立案率", "Registration rate", "registered", "decided", "立案数 / (上报数 − 待定)"
         ),
         Indicator("dispatches", "派遣数", "Dispatches", "dispatched"),
+        Indicator(
+            "on_time_dispatch_rate",
+            "按时派遣率",
+            "On-time dispatch rate",
+            "dispatched_on_time",
+            "due_for_dispatch",
+            "按时派遣数 / 应派遣数 (registered and dispatched, or past the dispatch limit)",
+        ),
         Indicator("disposals", "处置数", "Disposals", "handled", formula="cases with a feedback"),
         Indicator(
             "on_time_disposal_rate",
@@ -108,8 +123,43 @@ INDICATORS: dict[str, Indicator] = {
             "inspector_decided",
             "监督员上报立案数 / 监督员上报已定数",
         ),
+        Indicator(
+            "on_time_check_rate",
+            "按时核查率",
+            "On-time check rate",
+            "checked_on_time",
+            "due_for_check",
+            "按时核查数 / 应核查数 (checked with no check after its limit; or waiting past the limit)",
+        ),
     )
 }
+
+
+class LocalMonth(FunctionElement[str]):
+    """``YYYY-MM`` of a UTC time in the city's zone: by name on PostgreSQL, by its current UTC offset on
+    SQLite (exact for zones without daylight saving, like Asia/Shanghai)."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_month"
+
+    def __init__(self, column: Any, tz: str) -> None:
+        super().__init__(column, literal(tz))
+        self.offset_minutes = int(utcnow().astimezone(ZoneInfo(tz)).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+
+
+@compiles(LocalMonth, "postgresql")
+def _month_postgresql(element: LocalMonth, compiler: Any, **kw: Any) -> str:
+    column, tz = element.clauses
+    return f"to_char(timezone({compiler.process(tz, **kw)}, {compiler.process(column, **kw)}), 'YYYY-MM')"
+
+
+@compiles(LocalMonth, "sqlite")
+def _month_sqlite(element: LocalMonth, compiler: Any, **kw: Any) -> str:
+    column, _ = element.clauses
+    return f"strftime('%Y-%m', {compiler.process(column, **kw)}, '{element.offset_minutes:+d} minutes')"
+
+
 GROUPS = {
     "city": None,
     "district": Case.district_code,
@@ -119,6 +169,7 @@ GROUPS = {
     "class": Case.class_code,
     "source": Case.source,
     "reporter": Case.reporter,
+    "month": "month",  # by the month of reporting, in the city's time zone (for trends)
 }
 DEFAULT_WEIGHTS = {"on_time_closure_rate": 0.5, "closure_rate": 0.3, "on_time_disposal_rate": 0.2}
 
@@ -132,6 +183,7 @@ def evaluate(
     codes: list[str] | None = None,
     weights: dict[str, float] | None = None,
     scope: Any = True,
+    tz: str = "Asia/Shanghai",
 ) -> list[dict[str, Any]]:
     """One row per group: each indicator's value (rates as 0–1, None when the denominator is 0) and the
     composite score (weighted mean of the weighted rates that have a value, 0–100)."""
@@ -157,7 +209,7 @@ def evaluate(
     conditions = _conditions(utcnow())
     needed = sorted({c for i in chosen for c in (i.numerator, i.denominator) if c} | _weighted_needs(weights))
     columns = [func.sum(sql_case((conditions[name], 1), else_=0)).label(name) for name in needed]
-    group_col = GROUPS[group_by]
+    group_col = LocalMonth(Case.created_at, tz) if group_by == "month" else GROUPS[group_by]
     stmt = select(*([group_col.label("group")] if group_col is not None else []), *columns).where(
         Case.created_at >= start, Case.created_at < end, scope
     )
@@ -175,6 +227,23 @@ def evaluate(
             }
         )
     return rows
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """ "on_time_closure_rate:0.5,closure_rate:0.5" → weights; ValueError names what is wrong."""
+    weights = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        code, sep, value = part.partition(":")
+        if not sep:
+            raise ValueError(f"weight {part!r} must look like code:0.5")
+        if code not in INDICATORS or not INDICATORS[code].is_rate:
+            raise ValueError(f"{code!r} is not a rate indicator; weights apply to rates")
+        weights[code] = float(value)
+        if weights[code] < 0:
+            raise ValueError(f"weight of {code} is negative")
+    if not weights or not sum(weights.values()):
+        raise ValueError("give at least one positive weight")
+    return weights
 
 
 def _weighted_needs(weights: dict[str, float] | None) -> set[str]:

@@ -113,6 +113,11 @@ class Case(Base):
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # on-time dispatch limit
+    check_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # on-time on-site check limit
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest on-site check
+    late_checks: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)
     extension_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

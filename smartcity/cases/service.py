@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -22,6 +22,7 @@ from smartcity.core.errors import Conflict, NotFound, Problem
 from smartcity.places import layers, lookup
 from smartcity.security import Principal
 
+OVERDUE_STATES = frozenset(State) - FINAL - {State.SUSPENDED}
 REPORTING_ROLES = {"inspector": "inspector", "operator": "hotline", "supervisor": "superior", "device": "sensor"}
 
 
@@ -182,6 +183,8 @@ def _department_path(session: Session, case: Case) -> str:
 def _apply(
     session: Session, settings: Settings, principal: Principal, case: Case, action: Action, step: Step
 ) -> dict[str, Any] | None:
+    now = utcnow()
+    cal = calendar.load(session, settings.working_hours, settings.timezone)
     if action.name == "verify":
         case.verified = True
     elif action.name == "register":
@@ -189,22 +192,60 @@ def _apply(
             raise Conflict(
                 "A public or hotline report must be verified on site before registration.", code="not-verified"
             )
-        case.registered_at = utcnow()
+        case.registered_at = now
+        case.dispatch_due_at = cal.add_working_time(now, timedelta(minutes=settings.case_dispatch_limit_minutes))
     elif action.name == "feedback":
-        case.first_feedback_at = case.first_feedback_at or utcnow()
+        case.first_feedback_at = case.first_feedback_at or now
+        case.check_due_at = cal.add_working_time(now, timedelta(minutes=settings.case_check_limit_minutes))
     elif action.name == "dispatch":
         return _dispatch(session, settings, case, step)
-    elif action.name == "check_pass":
-        case.closed_at = utcnow()
-    elif action.name == "check_fail":
-        case.rework_count += 1
+    elif action.name in ("check_pass", "check_fail"):
+        return _check(session, settings, case, passed=action.name == "check_pass")
     elif action.name == "request_extension":
         case.extension_requested = True
     elif action.name == "approve_extension":
         return _extend(session, settings, case, step)
     elif action.name == "supervise":
         case.supervised = True
+    elif action.name == "suspend":
+        case.suspended_at = now
+    elif action.name == "resume":
+        return _resume(settings, cal, case, now)
     return None
+
+
+def _check(session: Session, settings: Settings, case: Case, *, passed: bool) -> dict[str, Any]:
+    """The on-site check: late if after its limit; a failure is a rework (the clock rule is a setting)."""
+    now = utcnow()
+    case.checked_at = now
+    late = case.check_due_at is not None and now > case.check_due_at
+    case.late_checks += int(late)
+    if passed:
+        case.closed_at = now
+        return {"late_check": late}
+    case.rework_count += 1
+    if settings.case_clock_after_rework == "restart":
+        case.deadline = _time_limit_from(session, settings, case, now)
+    return {"late_check": late, "rework": case.rework_count, "deadline": _iso(case.deadline)}
+
+
+def _resume(settings: Settings, cal: calendar.WorkingCalendar, case: Case, now: datetime) -> dict[str, Any]:
+    """Back to handling; with the pause setting, the working time spent suspended is added to the deadline."""
+    paused = cal.working_time_between(case.suspended_at, now) if case.suspended_at else timedelta()
+    if settings.case_suspension_pauses_clock and case.deadline is not None:
+        case.deadline = cal.add_working_time(case.deadline, paused)
+    case.suspended_at = None
+    return {"paused_minutes": round(paused.total_seconds() / 60), "deadline": _iso(case.deadline)}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _time_limit_from(session: Session, settings: Settings, case: Case, start: datetime) -> datetime:
+    case_class = catalogue.get_class(session, case.kind, case.class_code)
+    cal = calendar.load(session, settings.working_hours, settings.timezone)
+    return cal.deadline(start, case_class.time_limit or 1, case_class.time_limit_unit or "working_days")
 
 
 def proposed_department(session: Session, case: Case) -> str | None:
@@ -233,11 +274,12 @@ def _dispatch(session: Session, settings: Settings, case: Case, step: Step) -> d
             errors=[{"field": "override_reason", "message": "required when overriding"}],
         )
     security.department_by_code(session, department)
-    case_class = catalogue.get_class(session, case.kind, case.class_code)
     now = utcnow()
-    cal = calendar.load(session, settings.working_hours, settings.timezone)
-    case.department_code, case.dispatched_at = department, now
-    case.deadline = cal.deadline(now, case_class.time_limit or 1, case_class.time_limit_unit or "working_days")
+    redispatch = case.deadline is not None
+    if not redispatch or settings.case_clock_after_return == "restart":
+        case.deadline = _time_limit_from(session, settings, case, now)
+    case.department_code = department
+    case.dispatched_at = case.dispatched_at or now  # the first dispatch: on-time dispatch is judged on it
     return {
         "department": department,
         "proposed": proposal,
@@ -291,7 +333,7 @@ def list_cases(
     if state:
         stmt = stmt.where(Case.state == state)
     if overdue:
-        stmt = stmt.where(Case.deadline < utcnow(), Case.state.not_in([s.value for s in FINAL]))
+        stmt = stmt.where(Case.deadline < utcnow(), Case.state.in_([s.value for s in OVERDUE_STATES]))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return list(session.scalars(stmt.order_by(Case.number.desc()).limit(limit).offset(offset))), total
 
@@ -301,7 +343,8 @@ def history(session: Session, case: Case) -> list[CaseEvent]:
 
 
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    return case.deadline is not None and State(case.state) not in FINAL and case.deadline < (now or utcnow())
+    """Past its deadline and still open; a suspended case is not overdue (its clock is held)."""
+    return case.deadline is not None and State(case.state) in OVERDUE_STATES and case.deadline < (now or utcnow())
 
 
 def available_actions(session: Session, principal: Principal, case: Case) -> list[Action]:
@@ -333,3 +376,39 @@ def open_cases_in(
         Case.lat <= north,
     )
     return list(session.scalars(stmt.order_by(Case.number.desc()).limit(limit)))
+
+
+@dataclass
+class Queues:
+    """The supervisor's desk: what waits for a decision or needs pushing."""
+
+    extensions: list[Case]
+    overdue: list[Case]
+    suspended: list[Case]
+    supervised: list[Case]
+    notes: dict[int, str]  # case id -> the latest reason given (extension request or suspension)
+
+
+def supervision_queues(session: Session, principal: Principal, limit: int = 200) -> Queues:
+    open_states = [s.value for s in State if s not in FINAL]
+    base = select(Case).where(visible(principal), Case.state.in_(open_states))
+
+    def fetch(*conditions: Any, order: Any = Case.number) -> list[Case]:
+        return list(session.scalars(base.where(*conditions).order_by(order).limit(limit)))
+
+    queues = Queues(
+        extensions=fetch(Case.extension_requested.is_(True)),
+        overdue=fetch(Case.deadline < utcnow(), Case.state.in_([s.value for s in OVERDUE_STATES]), order=Case.deadline),
+        suspended=fetch(Case.state == State.SUSPENDED.value, order=Case.suspended_at),
+        supervised=fetch(Case.supervised.is_(True)),
+        notes={},
+    )
+    ids = [c.id for c in queues.extensions + queues.suspended]
+    if ids:
+        for event in session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id.in_(ids), CaseEvent.action.in_(("request_extension", "suspend")))
+            .order_by(CaseEvent.id)
+        ):
+            queues.notes[event.case_id] = event.note or ""
+    return queues

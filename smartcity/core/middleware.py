@@ -29,14 +29,17 @@ class _TooLarge(Exception):
 class BodyLimitMiddleware:
     """Refuse bodies over ``limit`` bytes with 413, by Content-Length or by counting a streamed body."""
 
-    def __init__(self, app: ASGIApp, limit: int, *, upload_limit: int | None = None, upload_suffix: str = "") -> None:
+    FORM_FIELDS_ALLOWANCE = 65_536  # the text fields sent beside a file
+
+    def __init__(self, app: ASGIApp, limit: int, *, upload_limit: int | None = None) -> None:
         self.app, self.default_limit = app, limit
-        # file uploads (paths ending in upload_suffix) may be larger than ordinary JSON bodies
-        self.upload_limit, self.upload_suffix = upload_limit or limit, upload_suffix
+        # file uploads (multipart forms: photos with a report or an action) may be larger than JSON bodies;
+        # each handler still checks the file itself against the photo limit
+        self.upload_limit = (upload_limit or limit) + self.FORM_FIELDS_ALLOWANCE
 
     def _limit_for(self, scope: Scope) -> int:
-        path = scope.get("path", "")
-        return self.upload_limit if self.upload_suffix and path.endswith(self.upload_suffix) else self.default_limit
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        return self.upload_limit if content_type.startswith(b"multipart/form-data") else self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

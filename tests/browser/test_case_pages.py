@@ -120,3 +120,90 @@ def test_supervisor_approves_an_extension_on_the_page(page, reported, database, 
     expect(page.locator(".timeline li")).to_have_count(5)
     with database.session() as s:
         assert case_service.get_case(s, who["operator"], reported).deadline > before
+
+
+def _advance(database, settings, number: str, steps: list[tuple[str, str, str | None]]) -> None:
+    for actor, action, note in steps:
+        with database.session() as s:
+            who = security.principal_for(s, security.user_by_name(s, actor), via="test")
+            case = case_service.get_case(s, who, number)
+            case_service.act(s, settings, who, number, action, case_service.Step(version=case.version, note=note))
+
+
+def _another(database) -> str:
+    with database.session() as s:
+        inspector = security.principal_for(s, security.user_by_name(s, "inspector"), via="test")
+        return case_service.report(
+            s, inspector, kind="event", class_code="0102", description="人行道积水", lon=121.4846, lat=31.2317
+        ).number
+
+
+def test_supervision_desk(page, reported, database, settings) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from smartcity.cases.models import Case
+
+    handling = [("operator", "register", None), ("dispatcher", "dispatch", None), ("handler", "accept", None)]
+    extension, overdue, suspended = reported, _another(database), _another(database)
+    _advance(database, settings, extension, [*handling, ("handler", "request_extension", "需要更换井盖")])
+    _advance(database, settings, overdue, handling)
+    _advance(database, settings, suspended, [*handling, ("supervisor", "suspend", "等待管线迁改")])
+    with database.session() as s:
+        s.execute(update(Case).where(Case.number == overdue).values(deadline=datetime(2020, 1, 1, tzinfo=UTC)))
+
+    sign_in(page, "handler")
+    expect(page.get_by_role("navigation", name="主导航").get_by_role("link", name="督办台")).to_have_count(0)
+    page.context.clear_cookies()
+    sign_in(page, "supervisor")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="督办台").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("督办台")
+    expect(page.get_by_role("cell", name="需要更换井盖")).to_be_visible()
+    expect(page.get_by_role("cell", name="等待管线迁改")).to_be_visible()
+    check_accessibility(page)
+
+    page.get_by_label("时长").fill("2")
+    page.get_by_role("button", name=f"批准 {extension} 延期").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("督办台")  # back on the desk
+    expect(page.get_by_text("没有延期申请。")).to_be_visible()
+
+    page.get_by_label("督办意见").fill("今日下班前处置完毕")
+    page.get_by_role("button", name=f"督办 {overdue}").click()
+    expect(page.locator("#supervised-title + table")).to_contain_text(overdue)
+
+    page.get_by_role("button", name=f"恢复处置 {suspended}").click()
+    expect(page.get_by_text("没有缓办案卷。")).to_be_visible()
+    check_accessibility(page)
+    with database.session() as s:
+        admin = security.principal_for(s, security.user_by_name(s, "admin"), via="test")
+        actions = {
+            n: [e.action for e in case_service.history(s, case_service.get_case(s, admin, n))][-1]
+            for n in (extension, overdue, suspended)
+        }
+    assert actions == {extension: "approve_extension", overdue: "supervise", suspended: "resume"}
+
+
+def test_handler_feeds_back_with_an_after_photo(page, reported, database, settings, tmp_path, monkeypatch) -> None:
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setattr(settings, "media_dir", str(tmp_path / "media"))
+    _advance(
+        database,
+        settings,
+        reported,
+        [("operator", "register", None), ("dispatcher", "dispatch", None), ("handler", "accept", None)],
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 200, 200)).save(buffer, "JPEG")
+    sign_in(page, "handler")
+    page.goto(f"/cases/{reported}")
+    page.get_by_label("说明").fill("已清除")
+    page.get_by_label("照片（JPEG 或 PNG；反馈时上传处置后照片，核查时上传现场照片）").set_input_files(
+        files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}]
+    )
+    page.get_by_role("button", name="反馈", exact=True).click()
+    expect(page.get_by_role("img", name="照片 after 1")).to_be_visible()
+    check_accessibility(page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -15,11 +17,16 @@ def test_supervisor_reads_the_evaluation(page, cases) -> None:
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="综合评价").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("综合评价")
     page.get_by_label("起始日期").fill("2020-01-01")
-    page.get_by_label("分组").select_option("district")
+    page.get_by_label("分组", exact=True).select_option("district")
     page.get_by_role("button", name="查询").click()
     table = page.get_by_role("table")
     expect(table.get_by_role("rowheader", name="310101")).to_be_visible()
     expect(table).to_contain_text("66.7%")  # closure rate: 2 of 3 due
+    expect(page.get_by_role("img", name=re.compile("^按期结案率"))).to_have_count(2)  # trend and by group
+    page.get_by_label("图表").select_option("closure_rate")
+    page.get_by_role("button", name="查询").click()
+    by_group = page.get_by_role("img", name=re.compile("^结案率 · 按分组"))
+    expect(by_group).to_have_accessible_description(re.compile("310101: 66.7%"))
     check_accessibility(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="下载全部指标（CSV）").click()

@@ -86,3 +86,32 @@ def test_evaluation_as_an_excel_workbook(client, cases) -> None:
     sheet = load_workbook(io.BytesIO(response.content)).active
     header, first = [c.value for c in sheet[1]], [c.value for c in sheet[2]]
     assert header[:2] == ["group", "reports"] and first[:2] == ["310101", 5]
+
+
+def test_monthly_trend_in_the_city_time_zone(database, cases) -> None:
+    from sqlalchemy import update
+
+    from smartcity.cases.models import Case
+
+    # 2026-01-31 20:00 UTC is already February in Shanghai
+    with database.session() as s:
+        s.execute(
+            update(Case)
+            .where(Case.number == cases["on_time"])
+            .values(created_at=datetime(2026, 1, 31, 20, 0, tzinfo=UTC))
+        )
+        rows = evaluation.evaluate(s, start=START, end=END, group_by="month", codes=["reports", "closures"])
+    by_month = {r["group"]: (r["reports"], r["closures"]) for r in rows}
+    assert by_month["2026-02"] == (1, 1)
+    assert sum(reports for reports, _ in by_month.values()) == 5
+
+
+def test_composite_weights_are_a_validated_setting() -> None:
+    from pydantic import ValidationError
+
+    from smartcity.config import Settings
+
+    assert evaluation.parse_weights("closure_rate:1") == {"closure_rate": 1.0}
+    for bad in ("closures:1", "closure_rate", "closure_rate:-1", "happiness:1", ""):
+        with pytest.raises(ValidationError):
+            Settings(case_score_weights=bad, _env_file=None)

@@ -10,7 +10,7 @@ import pytest
 from smartcity.cases import service
 from smartcity.core.errors import Conflict
 from smartcity.security import service as security
-from tests.conftest import bearer
+from tests.conftest import bearer, web_login
 
 POINT = {"lon": 121.4846, "lat": 31.2317}
 
@@ -229,3 +229,12 @@ def test_map_of_open_cases_respects_scope(client, loop_ready) -> None:
     assert client.get("/api/cases/map", params=box, headers=bearer(client, "xuhui_handler")).json()["features"] == []
     assert client.get("/api/cases/map", params={"bbox": "a,b"}, headers=bearer(client, "supervisor")).status_code == 422
     assert client.get("/api/cases/map", params=box).status_code == 401
+
+
+def test_supervision_desk_is_for_supervisors(client, loop_ready) -> None:
+    web_login(client, "handler")
+    assert client.get("/cases/supervision").status_code == 403
+    client.cookies.clear()
+    web_login(client, "supervisor")
+    page = client.get("/cases/supervision")
+    assert page.status_code == 200 and "督办台" in page.text

@@ -177,3 +177,14 @@ def test_a_failing_commit_is_reported_not_swallowed(settings, database) -> None:
         response = c.post("/api/commit-fails")
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM
+
+
+def test_multipart_uploads_have_the_photo_limit_and_no_more(client, city, settings) -> None:
+    """A form with a photo may exceed the JSON limit (up to the photo limit); beyond it, 413 before reading."""
+    headers = {**bearer(client, "admin"), "content-type": "multipart/form-data; boundary=x"}
+    within = b"-" * (settings.max_body_bytes + 10)
+    assert client.post("/api/security/users", content=within, headers=headers).status_code != 413
+    beyond = b"-" * (settings.max_photo_bytes + 70_000)
+    response = client.post("/api/security/users", content=beyond, headers=headers)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
