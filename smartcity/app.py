@@ -22,6 +22,7 @@ from smartcity.core.deps import SessionDep
 from smartcity.core.errors import Problem, install_error_handlers
 from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from smartcity.core.web import STATIC_DIR, html_error, make_environment
+from smartcity.hotline import api as hotline_api
 from smartcity.places import api as places_api
 from smartcity.places import ogcapi
 from smartcity.places import pages as places_pages
@@ -38,6 +39,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     ogcapi.router,
     cases_api.router,
     cases_pages.router,
+    hotline_api.router,
 ]
 
 health = APIRouter(tags=["platform"])

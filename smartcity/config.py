@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         "on_time_closure_rate:0.5,closure_rate:0.3,on_time_disposal_rate:0.2",
         description="weights of the rates in the evaluation's composite score, as code:weight pairs",
     )
+    hotline_sign_limit_hours: int = Field(
+        2, gt=0, description="working hours to sign for a dispatched order when its matter sets no limit"
+    )
+    hotline_handle_limit_days: int = Field(
+        5, gt=0, description="working days to handle a dispatched order when its matter sets no limit"
+    )
+    hotline_public_per_hour: int = Field(
+        20, gt=0, description="public submissions and order look-ups per client address per hour"
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",

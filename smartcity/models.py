@@ -3,11 +3,14 @@
 from smartcity.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Component, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
+from smartcity.core.ratelimit import RateWindow
+from smartcity.hotline.models import Article, Matter, OrderEvent, WorkOrder
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
 from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
 
 __all__ = [
     "ApiKey",
+    "Article",
     "AuditHead",
     "AuditRecord",
     "AuthToken",
@@ -23,7 +26,11 @@ __all__ = [
     "GridLayerMember",
     "GridRevision",
     "LoginFailure",
+    "Matter",
+    "OrderEvent",
+    "RateWindow",
     "UnitGrid",
     "User",
+    "WorkOrder",
     "WorkingDayOverride",
 ]

@@ -310,3 +310,13 @@ def cases(database, settings, case_setup) -> dict[str, str]:
     with database.session() as s:  # make "late" and "overdue" miss their deadlines
         s.execute(update(Case).where(Case.number.in_([numbers["late"], numbers["overdue"]])).values(deadline=past))
     return numbers
+
+
+@pytest.fixture
+def hotline_setup(database, case_setup) -> None:
+    """Cases can run in Huangpu, and the demo dispatch catalogue is loaded."""
+    from smartcity.hotline import catalogue as hotline_catalogue
+
+    rows = json.loads(hotline_catalogue.DEMO_CATALOGUE.read_text(encoding="utf-8"))["matters"]
+    with database.session() as s:
+        hotline_catalogue.import_matters(s, rows)

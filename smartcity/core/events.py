@@ -48,10 +48,31 @@ def unsubscribe(name: str, handler: Handler) -> None:
     _subscribers[name].remove(handler)
 
 
+InTransactionHandler = Callable[[Session, "DomainEvent"], None]
+_in_transaction: dict[str, list[InTransactionHandler]] = defaultdict(list)
+
+
+def react(name: str) -> Callable[[InTransactionHandler], InTransactionHandler]:
+    """Decorator: call ``handler(session, event)`` inside the emitting transaction, when the event is emitted.
+
+    For a module whose own state must change together with another module's (a hotline order that closes
+    when its grid case does): both commit or neither does. The handler uses its own module's tables only.
+    """
+
+    def register(handler: InTransactionHandler) -> InTransactionHandler:
+        _in_transaction[name].append(handler)
+        return handler
+
+    return register
+
+
 def emit(session: Session, name: str, **payload: Any) -> DomainEvent:
-    """Record an event in the session's transaction; it is delivered after commit, dropped on rollback."""
+    """Record an event in the session's transaction; it is delivered after commit, dropped on rollback.
+    Reactions registered with :func:`react` run now, in the same transaction (their errors propagate)."""
     domain_event = DomainEvent(name, payload, session.info.get("actor", "system"))
     session.info.setdefault(_PENDING, []).append(domain_event)
+    for handler in _in_transaction.get(name, []):
+        handler(session, domain_event)
     return domain_event
 
 

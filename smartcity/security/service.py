@@ -132,6 +132,11 @@ def department_by_code(session: Session, code: str) -> Department:
     return department
 
 
+def root_department_code(session: Session) -> str | None:
+    """The code of the top department (the city), or None before any exists."""
+    return session.scalar(select(Department.code).where(Department.parent_id.is_(None)).order_by(Department.id))
+
+
 def get_department(session: Session, department_id: int) -> Department:
     department = session.get(Department, department_id)
     if department is None:
