@@ -1,11 +1,12 @@
 """The knowledge base operators answer from (直接答复): articles per department and topic, with search that
 works for Chinese text, which has no spaces between words.
 
-A query is cut into overlapping three-character pieces (trigrams) — Chinese runs — and whole words — Latin
-runs; an article matches when it contains any piece, and ranks by how many and where (title first). On
-SQLite the pieces go to an FTS5 index with the ``trigram`` tokenizer (ranked by BM25); on PostgreSQL to
-``ILIKE`` on a ``pg_trgm`` GIN index. Pieces shorter than three characters (a two-character query such as
-社保) fall back to a plain substring scan, which the index cannot serve.
+Text is cut into terms the way CJK search engines do: every two adjacent Chinese characters form a term
+(bigrams: 垃圾清运 → 垃圾 圾清 清运), Latin letters and digits form words. The terms of the title, keywords
+and body are stored beside the article and indexed by the database's own full-text engine — SQLite FTS5
+(ranked by BM25, title weighted most) or PostgreSQL full-text search with the ``simple`` configuration and
+a GIN index (ranked by ``ts_rank`` with weights A/B/C). An article matches when it shares any term with
+the query and ranks by how many, and where. Both engines see the same terms, so results agree.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, text
+from sqlalchemy import bindparam, column, func, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from smartcity.core import events
@@ -24,10 +25,15 @@ from smartcity.hotline.models import Article
 from smartcity.hotline.service import check_text
 
 FTS_TABLE = "hotline_article_fts"  # SQLite only, kept by triggers the migration creates
-PG_INDEXES = ("ix_hotline_article_search", "ix_hotline_article_title_search")  # pg_trgm, made by the migration
+PG_INDEXES = ("ix_hotline_article_search",)  # PostgreSQL full-text GIN index, made by the migration
+PG_DOCUMENT = (
+    "setweight(to_tsvector('simple', title_terms), 'A') || "
+    "setweight(to_tsvector('simple', coalesce(keyword_terms, '')), 'B') || "
+    "setweight(to_tsvector('simple', body_terms), 'C')"
+)
 FIELDS = ("title", "body", "keywords", "topic", "department_code", "matter_code")
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+")
-MAX_PIECES = 24
+MAX_QUERY_TERMS = 32
 
 
 @dataclass(frozen=True)
@@ -36,77 +42,76 @@ class Hit:
     score: float
 
 
-def pieces(query: str) -> list[str]:
-    """Search pieces of a query: trigrams of each Chinese run (the run itself when shorter), Latin words."""
+def terms(text_: str | None) -> list[str]:
+    """Search terms of a text: bigrams of each Chinese run (a lone character stays one term), Latin words."""
     found: list[str] = []
-    for run in _RUNS.findall(query.lower()):
-        if run.isascii() or len(run) <= 3:
+    for run in _RUNS.findall((text_ or "").lower()):
+        if run.isascii() or len(run) == 1:
             found.append(run)
         else:
-            found.extend(run[i : i + 3] for i in range(len(run) - 2))
-    return list(dict.fromkeys(found))[:MAX_PIECES]
+            found.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return found
+
+
+def query_terms(query: str) -> list[str]:
+    return list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
+
+
+def index_text(text_: str | None) -> str:
+    return " ".join(terms(text_))
 
 
 def search(session: Session, query: str, *, limit: int = 10, department_code: str | None = None) -> list[Hit]:
-    """Active articles for a query, best first. An empty query or one with nothing searchable is a 422."""
-    terms = pieces(query)
-    if not terms:
+    """Active articles for a query, best first. A query with nothing searchable in it is a 422."""
+    wanted = query_terms(query)
+    if not wanted:
         raise Problem(
             422, "Type at least one word or character to search for.", errors=[{"field": "q", "message": "empty"}]
         )
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite" and all(len(t) >= 3 for t in terms):
-        return _search_fts5(session, terms, limit, department_code)
-    return _search_like(session, terms, limit, department_code)
-
-
-def _search_fts5(session: Session, terms: list[str], limit: int, department_code: str | None) -> list[Hit]:
-    match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-    # bm25 is lower for better matches; the title weighs most, then keywords, then the body
-    rank = text(f"bm25({FTS_TABLE}, 10.0, 5.0, 1.0)")
-    stmt = (
-        select(Article, rank.label("rank"))
-        .join_from(Article, text(FTS_TABLE), text(f"{FTS_TABLE}.rowid = hotline_article.id"))
-        .where(text(f"{FTS_TABLE} MATCH :match"), Article.active.is_(True))
-        .order_by(text("rank"))
-        .limit(limit)
-        .params(match=match)
-    )
+    if session.get_bind().dialect.name == "sqlite":
+        stmt, scale = _sqlite_search(wanted), -1.0  # bm25: lower is better
+    else:
+        stmt, scale = _postgres_search(wanted), 1.0
+    stmt = stmt.where(Article.active.is_(True)).limit(limit)
     if department_code:
         stmt = stmt.where(Article.department_code == department_code)
-    return [Hit(article, round(-float(score), 4)) for article, score in session.execute(stmt)]
+    return [Hit(article, round(scale * float(score), 4)) for article, score in session.execute(stmt)]
 
 
-def _search_like(session: Session, terms: list[str], limit: int, department_code: str | None) -> list[Hit]:
-    document = func.lower(Article.title + " " + func.coalesce(Article.keywords, "") + " " + Article.body)
-    title = func.lower(Article.title)
-    matched = [document.contains(t, autoescape=True) for t in terms]
-    score = sum(
-        (
-            case((title.contains(t, autoescape=True), 3), else_=0) + case((m, 1), else_=0)
-            for t, m in zip(terms, matched, strict=True)
-        ),
-        literal(0),
+def _sqlite_search(wanted: list[str]) -> Any:
+    match = " OR ".join('"' + t + '"' for t in wanted)
+    fts = table(FTS_TABLE, column("rowid"))
+    rank = func.bm25(literal_column(FTS_TABLE), 10.0, 5.0, 1.0).label("rank")
+    return (
+        select(Article, rank)
+        .join(fts, fts.c.rowid == Article.id)
+        .where(literal_column(FTS_TABLE).op("MATCH")(bindparam("match", match)))
+        .order_by(rank, Article.id)
     )
-    stmt = (
-        select(Article, score.label("score"))
-        .where(or_(*matched), Article.active.is_(True))
-        .order_by(score.desc(), Article.id)
-        .limit(limit)
-    )
-    if department_code:
-        stmt = stmt.where(Article.department_code == department_code)
-    return [Hit(article, float(points)) for article, points in session.execute(stmt)]
+
+
+def _postgres_search(wanted: list[str]) -> Any:
+    # the expression repeats the index's exactly, so the GIN index serves the @@ match
+    document = literal_column(f"({PG_DOCUMENT})")
+    query = func.to_tsquery("simple", bindparam("tsquery", " | ".join(wanted)))
+    rank = func.ts_rank(document, query).label("rank")
+    return select(Article, rank).where(document.op("@@")(query)).order_by(rank.desc(), Article.id)
 
 
 def _checked(row: dict[str, Any]) -> dict[str, Any]:
-    return {
+    values = {
         "title": check_text("title", row.get("title"), 200, required=True),
         "body": check_text("body", row.get("body"), 20_000, required=True),
         "keywords": check_text("keywords", row.get("keywords"), 300),
         "topic": check_text("topic", row.get("topic"), 60),
         "department_code": (row.get("department_code") or None),
         "matter_code": (row.get("matter_code") or None),
+    }
+    return {
+        **values,
+        "title_terms": index_text(values["title"]),
+        "keyword_terms": index_text(values["keywords"]),
+        "body_terms": index_text(values["body"]),
     }
 
 

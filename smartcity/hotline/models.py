@@ -123,6 +123,7 @@ class Article(Base):
     (every change is in the audit chain), searchable in Chinese by its title, body and keywords."""
 
     __tablename__ = "hotline_article"
+    __audit_exclude__ = frozenset({"title_terms", "keyword_terms", "body_terms"})  # derived from the text
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -131,6 +132,10 @@ class Article(Base):
     topic: Mapped[str | None] = mapped_column(String(60), index=True)
     department_code: Mapped[str | None] = mapped_column(String(32), index=True)
     matter_code: Mapped[str | None] = mapped_column(String(16))
+    # Search terms (bigrams of Chinese, Latin words) that the full-text index reads: see knowledge.py
+    title_terms: Mapped[str] = mapped_column(Text, default="")
+    keyword_terms: Mapped[str | None] = mapped_column(Text)
+    body_terms: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -41,6 +41,9 @@ def _upgrade_tables() -> None:
         sa.Column("topic", sa.String(length=60), nullable=True),
         sa.Column("department_code", sa.String(length=32), nullable=True),
         sa.Column("matter_code", sa.String(length=16), nullable=True),
+        sa.Column("title_terms", sa.Text(), nullable=False),
+        sa.Column("keyword_terms", sa.Text(), nullable=True),
+        sa.Column("body_terms", sa.Text(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("updated_by", sa.String(length=64), nullable=False),
         sa.Column("updated_at", smartcity.core.db.UTCDateTime(timezone=True), nullable=False),
@@ -189,28 +192,28 @@ def _downgrade_tables() -> None:
     # ### end Alembic commands ###
 
 
-# The knowledge base's Chinese full-text index (see smartcity/hotline/knowledge.py): FTS5 with the trigram
-# tokenizer on SQLite, kept in step by triggers; pg_trgm's GIN index for ILIKE on PostgreSQL.
+# The knowledge base's full-text index over the article's search terms (bigrams of Chinese, Latin words; see
+# smartcity/hotline/knowledge.py): FTS5 on SQLite, kept in step by triggers; a GIN index on PostgreSQL.
+COLUMNS = "title_terms, keyword_terms, body_terms"
 SQLITE_SEARCH = [
-    "CREATE VIRTUAL TABLE hotline_article_fts USING fts5(title, keywords, body, "
-    "content='hotline_article', content_rowid='id', tokenize='trigram')",
+    f"CREATE VIRTUAL TABLE hotline_article_fts USING fts5({COLUMNS}, content='hotline_article', content_rowid='id')",
     "CREATE TRIGGER hotline_article_fts_ai AFTER INSERT ON hotline_article BEGIN "
-    "INSERT INTO hotline_article_fts(rowid, title, keywords, body) "
-    "VALUES (new.id, new.title, coalesce(new.keywords, ''), new.body); END",
+    f"INSERT INTO hotline_article_fts(rowid, {COLUMNS}) "
+    "VALUES (new.id, new.title_terms, coalesce(new.keyword_terms, ''), new.body_terms); END",
     "CREATE TRIGGER hotline_article_fts_ad AFTER DELETE ON hotline_article BEGIN "
-    "INSERT INTO hotline_article_fts(hotline_article_fts, rowid, title, keywords, body) "
-    "VALUES ('delete', old.id, old.title, coalesce(old.keywords, ''), old.body); END",
+    f"INSERT INTO hotline_article_fts(hotline_article_fts, rowid, {COLUMNS}) "
+    "VALUES ('delete', old.id, old.title_terms, coalesce(old.keyword_terms, ''), old.body_terms); END",
     "CREATE TRIGGER hotline_article_fts_au AFTER UPDATE ON hotline_article BEGIN "
-    "INSERT INTO hotline_article_fts(hotline_article_fts, rowid, title, keywords, body) "
-    "VALUES ('delete', old.id, old.title, coalesce(old.keywords, ''), old.body); "
-    "INSERT INTO hotline_article_fts(rowid, title, keywords, body) "
-    "VALUES (new.id, new.title, coalesce(new.keywords, ''), new.body); END",
+    f"INSERT INTO hotline_article_fts(hotline_article_fts, rowid, {COLUMNS}) "
+    "VALUES ('delete', old.id, old.title_terms, coalesce(old.keyword_terms, ''), old.body_terms); "
+    f"INSERT INTO hotline_article_fts(rowid, {COLUMNS}) "
+    "VALUES (new.id, new.title_terms, coalesce(new.keyword_terms, ''), new.body_terms); END",
 ]
 POSTGRES_SEARCH = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_hotline_article_search ON hotline_article USING gin "
-    "((lower(title || ' ' || coalesce(keywords, '') || ' ' || body)) gin_trgm_ops)",
-    "CREATE INDEX ix_hotline_article_title_search ON hotline_article USING gin (lower(title) gin_trgm_ops)",
+    "CREATE INDEX ix_hotline_article_search ON hotline_article USING gin (("
+    "setweight(to_tsvector('simple', title_terms), 'A') || "
+    "setweight(to_tsvector('simple', coalesce(keyword_terms, '')), 'B') || "
+    "setweight(to_tsvector('simple', body_terms), 'C')))",
 ]
 
 
@@ -226,5 +229,4 @@ def _drop_search_index() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS hotline_article_fts_{name}")
         op.execute("DROP TABLE IF EXISTS hotline_article_fts")
     else:
-        op.execute("DROP INDEX IF EXISTS ix_hotline_article_title_search")
         op.execute("DROP INDEX IF EXISTS ix_hotline_article_search")
