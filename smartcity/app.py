@@ -23,6 +23,7 @@ from smartcity.core.errors import Problem, install_error_handlers
 from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from smartcity.core.web import STATIC_DIR, html_error, make_environment
 from smartcity.hotline import api as hotline_api
+from smartcity.hotline import pages as hotline_pages
 from smartcity.places import api as places_api
 from smartcity.places import ogcapi
 from smartcity.places import pages as places_pages
@@ -40,6 +41,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     cases_api.router,
     cases_pages.router,
     hotline_api.router,
+    hotline_pages.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
     app.mount("/static/places", StaticFiles(directory=places_pages.STATIC_DIR), name="places_static")
     app.mount("/static/cases", StaticFiles(directory=cases_pages.STATIC_DIR), name="cases_static")
+    app.mount("/static/hotline", StaticFiles(directory=hotline_pages.STATIC_DIR), name="hotline_static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
     app.include_router(apidocs.router)

@@ -3,15 +3,21 @@ citizen's own submit-and-track endpoints (no account, rate limited)."""
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse, Response
 
 from smartcity.core import audit, ratelimit
 from smartcity.core.deps import SessionDep, SettingsDep
+from smartcity.core.errors import Problem
 from smartcity.core.privacy import mask_email, mask_name, mask_phone
 from smartcity.core.schemas import Page
 from smartcity.hotline import catalogue, knowledge, schemas, service
+from smartcity.hotline import metrics as metrics_service
 from smartcity.hotline.models import WorkOrder
 from smartcity.hotline.workflow import LABELS, State
 from smartcity.security import Principal, grant, public, require
@@ -242,3 +248,33 @@ def act(
     step = service.Step(**body.model_dump())
     order = service.act(session, settings, principal, number, action, step)
     return order_out(session, principal, order, with_history=True)
+
+
+@router.get("/metrics", summary="Hotline indicators by group and period (JSON or CSV)")
+def metrics(
+    session: SessionDep,
+    principal: Annotated[Principal, require("hotline.metrics")],
+    start: Annotated[datetime, Query(alias="from", description="orders received from, with offset")],
+    end: Annotated[datetime, Query(alias="to", description="until (exclusive), with offset")],
+    group_by: Annotated[str, Query(description="city, department, district, type, matter, channel")] = "city",
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """See docs/hotline.md for every definition. Rates are 0–1, null without a denominator."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Problem(
+            422,
+            "Give from and to with their offset, e.g. 2026-11-01T00:00:00+08:00.",
+            errors=[{"field": "from", "message": "no time-zone offset"}],
+        )
+    rows = metrics_service.compute(session, start=start, end=end, group_by=group_by, scope=service.visible(principal))
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["group", *metrics_service.METRICS])
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(
+            "\ufeff" + out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="hotline-metrics.csv"'},
+        )
+    return JSONResponse({"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "rows": rows})

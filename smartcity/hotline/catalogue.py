@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smartcity.cases.models import KINDS, TIME_UNITS
 from smartcity.core import events
 from smartcity.core.errors import NotFound, Problem
 from smartcity.core.tabular import read_csv
-from smartcity.hotline.models import LEVELS, Matter
+from smartcity.hotline.models import CASE_KINDS, LEVELS, TIME_UNITS, Matter
 
 DEMO_CATALOGUE = Path(__file__).resolve().parent / "data" / "matters.json"
 FIELDS = (
@@ -69,8 +68,8 @@ def _check(row: dict[str, Any]) -> list[str]:
     kind, case_class = row.get("case_kind") or None, row.get("case_class") or None
     if (kind is None) != (case_class is None):
         problems.append("case_kind and case_class go together")
-    elif kind is not None and kind not in KINDS:
-        problems.append(f"case_kind must be one of {', '.join(KINDS)}")
+    elif kind is not None and kind not in CASE_KINDS:
+        problems.append(f"case_kind must be one of {', '.join(CASE_KINDS)}")
     return problems
 
 

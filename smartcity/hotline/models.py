@@ -14,6 +14,8 @@ ORDER_TYPES = ("inquiry", "help", "complaint", "report", "suggestion", "praise")
 CHANNELS = ("phone", "web", "open311", "api")
 URGENCIES = ("normal", "urgent")
 LEVELS = ("city", "district", "street")
+TIME_UNITS = ("working_hours", "working_days")  # as the working calendar of the cases module counts them
+CASE_KINDS = ("component", "event")  # the grid case kinds an urban-management matter may become
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")  # 满意 基本满意 不满意
 
 

@@ -109,6 +109,20 @@ async def _check_csrf(request: Request, settings: SettingsDep) -> None:
         )
 
 
+def public_form_token_ok(request: Request, sent: str) -> bool:
+    """A form anyone may post (the citizen's submission): the token must match the double-submit cookie
+    set with the page, or — for a signed-in visitor — the session's CSRF token."""
+    from smartcity.security.service import csrf_token
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        expected = csrf_token(request.app.state.settings.effective_secret_key(), cookie)
+        if hmac.compare_digest(sent, expected):
+            return True
+    presession = request.cookies.get(PRESESSION_COOKIE, "")
+    return bool(presession) and hmac.compare_digest(sent, presession)
+
+
 def _bind(request: Request, session: SessionDep, principal: Principal) -> Principal:
     session.info["actor"] = principal.username if principal.signed_in else "anonymous"
     request.state.principal = principal

@@ -231,3 +231,34 @@ def test_concurrent_intake_never_shares_a_number(client, database, ready, settin
         thread.join()
     assert len(numbers) == 6 and len(set(numbers)) == 6
     assert _count(database) == 6
+
+
+def test_indicators_follow_their_definitions(client, database, ready) -> None:
+    from datetime import UTC, datetime
+
+    from smartcity.hotline import metrics
+
+    answered = _new(client, order_type="inquiry", description="公积金怎么提取").json()
+    _ok(_act(client, "operator", answered, "answer", note="携带身份证到公积金中心办理"))
+    done = _ok(_act(client, "operator", _new(client, matter_code="HB01", **HUANGPU).json(), "dispatch"))
+    done = _ok(_act(client, "handler", done, "sign"))
+    done = _ok(_act(client, "handler", done, "complete", note="已处理"))
+    done = _ok(_act(client, "operator", done, "reply", note="已处理完毕"))
+    _ok(_act(client, "operator", done, "callback", satisfaction="basically_satisfied"))
+    _new(client, matter_code="HB02", **HUANGPU)  # still waiting
+    with database.session() as s:
+        (row,) = metrics.compute(s, start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2100, 1, 1, tzinfo=UTC))
+    assert (row["received"], row["dispatched"]) == (3, 1)
+    assert row["direct_answer_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert row["on_time_sign_rate"] == row["on_time_handling_rate"] == 1.0
+    assert row["callback_rate"] == pytest.approx(1 / 2)  # two replied (one directly), one called back
+    assert row["satisfaction_rate"] == 1.0  # basically satisfied counts as satisfied
+    csv = client.get(
+        "/api/hotline/metrics",
+        params={"from": "2000-01-01T00:00:00+08:00", "to": "2100-01-01T00:00:00+08:00", "format": "csv"},
+        headers=bearer(client, "supervisor"),
+    )
+    assert csv.status_code == 200 and "direct_answer_rate" in csv.text.splitlines()[0]
+    naive = client.get("/api/hotline/metrics", params={"from": "2000-01-01", "to": "2100-01-01"},
+                       headers=bearer(client, "supervisor"))  # fmt: skip
+    assert naive.status_code == 422

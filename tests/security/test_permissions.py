@@ -126,6 +126,10 @@ PUBLIC_ROUTES = {
     "/docs",
     # the map service: boundaries and grids are public information (docs/places.md)
     "/ogcapi",
+    "/hotline/submit",
+    "/hotline/track",
+    "/api/hotline/public/orders",
+    "/api/hotline/public/track",
     "/ogcapi/conformance",
     "/ogcapi/collections",
     "/ogcapi/collections/{collection_id}",
