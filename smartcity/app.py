@@ -23,6 +23,7 @@ from smartcity.core.errors import Problem, install_error_handlers
 from smartcity.core.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from smartcity.core.web import STATIC_DIR, html_error, make_environment
 from smartcity.hotline import api as hotline_api
+from smartcity.hotline import open311
 from smartcity.hotline import pages as hotline_pages
 from smartcity.places import api as places_api
 from smartcity.places import ogcapi
@@ -42,6 +43,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     cases_pages.router,
     hotline_api.router,
     hotline_pages.router,
+    open311.router,
 ]
 
 health = APIRouter(tags=["platform"])

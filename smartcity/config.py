@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     hotline_public_per_hour: int = Field(
         20, gt=0, description="public submissions and order look-ups per client address per hour"
     )
+    open311_jurisdiction: str = Field(
+        "310000", description="the jurisdiction_id Open311 clients may send (GB/T 2260 code of the city)"
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",

@@ -82,6 +82,7 @@ class WorkOrder(Base):
     extension_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     case_number: Mapped[str | None] = mapped_column(String(20), index=True)  # the grid case it became
     merged_into: Mapped[str | None] = mapped_column(String(20), index=True)  # 并单: the order that handles it
+    media_url: Mapped[str | None] = mapped_column(String(500))  # a photo the citizen links (Open311)
     answered_directly: Mapped[bool] = mapped_column(Boolean, default=False)  # 直接答复
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -47,6 +47,7 @@ class Intake:
     address: str | None = None
     lon: float | None = None
     lat: float | None = None
+    media_url: str | None = None
 
 
 def _invalid(field: str, message: str, detail: str) -> Problem:
@@ -85,6 +86,10 @@ def _check_intake(session: Session, intake: Intake) -> Matter | None:
     if phone and not PHONE.match(phone):
         raise _invalid("caller_phone", "invalid", "caller_phone must be a phone number (digits, spaces, dashes).")
     intake.caller_phone = phone
+    url = (intake.media_url or "").strip() or None
+    if url and (not url.startswith(("https://", "http://")) or len(url) > 500 or any(c.isspace() for c in url)):
+        raise _invalid("media_url", "invalid", "media_url must be an http(s) address of at most 500 characters.")
+    intake.media_url = url
     if (intake.lon is None) != (intake.lat is None):
         raise _invalid("lat", "incomplete", "Give both longitude and latitude, or neither.")
     if not intake.matter_code:
@@ -114,6 +119,7 @@ def receive(session: Session, intake: Intake, *, actor: str, role: str) -> WorkO
         caller_phone=intake.caller_phone,
         caller_email=intake.caller_email,
         address=intake.address,
+        media_url=intake.media_url,
         lon=intake.lon,
         lat=intake.lat,
         grid_code=place.grid.code if place else None,
@@ -630,3 +636,19 @@ def _distance_m(a: WorkOrder, b: WorkOrder) -> float | None:
     dx = radians(b.lon - a.lon) * cos(radians((a.lat + b.lat) / 2)) * 6_371_000  # type: ignore[operator]
     dy = radians(b.lat - a.lat) * 6_371_000  # type: ignore[operator]
     return sqrt(dx * dx + dy * dy)
+
+
+def add_citizen_note(session: Session, number: str, text: str | None, *, actor: str) -> OrderEvent:
+    """A citizen's follow-up on their order (Open311 service request update): kept in the history for the
+    desk to read; it changes no state."""
+    note = check_text("description", text, 4000, required=True)
+    order = session.scalar(select(WorkOrder).where(WorkOrder.number == number))
+    if order is None:
+        raise NotFound("order", number)
+    state = State(order.state)
+    _record(session, order, actor, "citizen", "citizen_update", state, state, note)
+    session.flush()
+    events.emit(session, "hotline.citizen_update", number=number)
+    return session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id.desc())
+    ).first()  # type: ignore[return-value]

@@ -103,6 +103,7 @@ def _upgrade_tables() -> None:
         sa.Column("extension_requested", sa.Boolean(), nullable=False),
         sa.Column("case_number", sa.String(length=20), nullable=True),
         sa.Column("merged_into", sa.String(length=20), nullable=True),
+        sa.Column("media_url", sa.String(length=500), nullable=True),
         sa.Column("answered_directly", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", smartcity.core.db.UTCDateTime(timezone=True), nullable=False),
