@@ -8,6 +8,7 @@ import typer
 
 from smartcity.cases import cli as cases_cli
 from smartcity.config import Settings, get_settings
+from smartcity.hotline import cli as hotline_cli
 from smartcity.places import cli as places_cli
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(places_cli.app, name="places")
 app.add_typer(cases_cli.app, name="cases")
+app.add_typer(hotline_cli.app, name="hotline")
 
 
 def _settings() -> Settings:
@@ -99,6 +101,10 @@ def demo() -> None:
 
     with database.session(actor="demo") as session:
         typer.echo(f"Components: {components.generate_demo(session, settings.demo_components)} added.")
+    from smartcity.hotline.catalogue import DEMO_ARTICLES, DEMO_CATALOGUE
+
+    hotline_cli.load_matters(database, DEMO_CATALOGUE, "demo")
+    hotline_cli.load_articles(database, DEMO_ARTICLES, "demo", only_if_empty=True)
     _print_logins(result.new_logins)
 
 

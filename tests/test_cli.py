@@ -172,3 +172,21 @@ def test_calendar_import_and_deadline_commands(run, tmp_path) -> None:
     due = run("cases", "calendar", "deadline", "2026-11-27T10:00+08:00", "1")
     assert due.exit_code == 0 and due.output.strip() == "2026-12-01T10:00+08:00"
     assert run("cases", "calendar", "deadline", "2026-11-27T10:00", "1").exit_code == 2
+
+
+def test_hotline_import_commands(run, tmp_path, database) -> None:
+    from smartcity.hotline.catalogue import DEMO_ARTICLES, DEMO_CATALOGUE
+    from smartcity.hotline.models import Article, Matter
+
+    ok = run("hotline", "import-matters", str(DEMO_CATALOGUE))
+    assert ok.exit_code == 0 and "20 added" in ok.output
+    assert "0 added, 0 updated, 20 unchanged" in run("hotline", "import-matters", str(DEMO_CATALOGUE)).output
+    bad = tmp_path / "matters.csv"
+    bad.write_text("code,name,level\nX1,新事项,district\nX2,,province\n", encoding="utf-8")
+    refused = run("hotline", "import-matters", str(bad))
+    assert refused.exit_code == 1 and "row 2" in refused.output
+    articles = run("hotline", "import-articles", str(DEMO_ARTICLES))
+    assert articles.exit_code == 0 and "25 articles added" in articles.output
+    with database.session() as s:
+        assert s.scalar(select(func.count()).select_from(Matter)) == 20  # X1 was refused with its file
+        assert s.scalar(select(func.count()).select_from(Article)) == 25

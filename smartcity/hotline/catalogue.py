@@ -20,6 +20,7 @@ from smartcity.core.tabular import read_csv
 from smartcity.hotline.models import CASE_KINDS, LEVELS, TIME_UNITS, Matter
 
 DEMO_CATALOGUE = Path(__file__).resolve().parent / "data" / "matters.json"
+DEMO_ARTICLES = Path(__file__).resolve().parent / "data" / "articles-demo.json"
 FIELDS = (
     "code",
     "name",
