@@ -38,6 +38,8 @@ test: $(VENV)/.dev node_modules/.installed
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_places.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_cases.py
+	$(BIN)/python bench/bench_hotline.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
