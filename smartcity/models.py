@@ -4,7 +4,7 @@ from smartcity.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Compon
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
 from smartcity.core.ratelimit import RateWindow
-from smartcity.hotline.models import Article, Matter, OrderEvent, WorkOrder
+from smartcity.hotline.models import Article, Matter, OrderEvent, OrderPhoto, WorkOrder
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
 from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
 
@@ -28,6 +28,7 @@ __all__ = [
     "LoginFailure",
     "Matter",
     "OrderEvent",
+    "OrderPhoto",
     "RateWindow",
     "UnitGrid",
     "User",

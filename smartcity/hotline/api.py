@@ -8,15 +8,16 @@ import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Body, File, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from smartcity.core import audit, ratelimit
 from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import Problem
 from smartcity.core.privacy import mask_email, mask_name, mask_phone
 from smartcity.core.schemas import Page
-from smartcity.hotline import catalogue, knowledge, schemas, service
+from smartcity.hotline import catalogue, knowledge, photos, schemas, service
 from smartcity.hotline import metrics as metrics_service
 from smartcity.hotline.models import WorkOrder
 from smartcity.hotline.workflow import LABELS, State
@@ -233,6 +234,44 @@ def duplicates(
         )
         for d in service.likely_duplicates(session, principal, order)
     ]
+
+
+@router.get("/orders/{number}/photos", response_model=list[schemas.PhotoOut], summary="Photos of an order")
+def list_photos(
+    number: str, session: SessionDep, principal: Annotated[Principal, require("hotline.read")]
+) -> list[schemas.PhotoOut]:
+    order = service.get_order(session, principal, number)
+    return [schemas.PhotoOut.model_validate(p) for p in photos.photos_of(session, order)]
+
+
+@router.post("/orders/{number}/photos", response_model=schemas.PhotoOut, status_code=201, summary="Attach a photo")
+async def add_photo(
+    number: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("hotline.act")],
+    file: Annotated[UploadFile, File(description="JPEG or PNG; metadata is removed")],
+) -> schemas.PhotoOut:
+    data = await file.read(settings.max_photo_bytes + 1)
+
+    def attach() -> schemas.PhotoOut:
+        order = service.get_order(session, principal, number)
+        return schemas.PhotoOut.model_validate(photos.store(session, settings, order, data, actor=principal.username))
+
+    return await run_in_threadpool(attach)
+
+
+@router.get("/orders/{number}/photos/{photo_id}", summary="One photo (the image itself)")
+def get_photo(
+    number: str,
+    photo_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("hotline.read")],
+) -> FileResponse:
+    order = service.get_order(session, principal, number)
+    path, photo = photos.photo_file(session, settings, order, photo_id)
+    return FileResponse(path, media_type=photo.content_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/orders/{number}/actions/{action}", response_model=schemas.OrderOut, summary="Take a step")

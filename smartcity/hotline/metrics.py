@@ -2,7 +2,8 @@
 
 Definitions follow published local practice (docs/hotline.md cites them): 直接答复率 = 直接答复量 / 受理量,
 按时签收率 = 按时签收量 / 应签收量, 按时办结率 = 按时办结量 / 应办结量, 回访率 = 回访量 / 已答复量, 满意率 =
-(满意 + 基本满意) / 回访量, 重办率 = 重办工单 / 回访量. Orders merged into another are counted once, on the
+(满意 + 基本满意) / 回访量, 重办率 = 重办工单 / 回访量, 答复率 = 已答复 / 已办结, 解决率 = 已解决 / 回访中问及,
+重复来电率 = 30 天内再次来电的工单 / 受理量. Orders merged into another are counted once, on the
 order that was handled.
 """
 
@@ -36,6 +37,10 @@ def _conditions(now: datetime) -> dict[str, Any]:
         "called_back": and_(o.merged_into.is_(None), o.called_back_at.is_not(None)),
         "satisfied": and_(o.merged_into.is_(None), o.satisfaction.in_(("satisfied", "basically_satisfied"))),
         "rehandled": and_(o.merged_into.is_(None), o.rehandle_count > 0),
+        "handled": and_(o.merged_into.is_(None), o.handled_at.is_not(None)),
+        "asked_resolved": and_(o.merged_into.is_(None), o.resolved.is_not(None)),
+        "resolved": and_(o.merged_into.is_(None), o.resolved.is_(True)),
+        "repeat_caller": and_(o.merged_into.is_(None), o.repeat_caller.is_(True)),
         "escalated": o.escalated.is_(True),
         "returned": o.return_count > 0,
         "in_case": o.case_number.is_not(None),
@@ -49,6 +54,7 @@ class Metric:
     name_en: str
     numerator: str
     denominator: str | None = None
+    lower_is_better: bool = False
 
     @property
     def is_rate(self) -> bool:
@@ -64,11 +70,16 @@ METRICS: dict[str, Metric] = {
         Metric("to_grid_cases", "转数字城管量", "Sent to grid management", "in_case"),
         Metric("on_time_sign_rate", "按时签收率", "On-time sign-for rate", "signed_on_time", "due_for_sign"),
         Metric("on_time_handling_rate", "按时办结率", "On-time handling rate", "handled_on_time", "due_for_handling"),
-        Metric("returned", "退单工单数", "Orders returned", "returned"),
+        Metric("returned", "退单工单数", "Orders returned", "returned", lower_is_better=True),
+        Metric("reply_rate", "答复率", "Reply rate", "replied", "handled"),
         Metric("callback_rate", "回访率", "Callback rate", "called_back", "replied"),
         Metric("satisfaction_rate", "满意率", "Satisfaction rate", "satisfied", "called_back"),
-        Metric("rehandle_rate", "重办率", "Re-handling rate", "rehandled", "called_back"),
-        Metric("escalated", "提级督办数", "Escalated", "escalated"),
+        Metric("rehandle_rate", "重办率", "Re-handling rate", "rehandled", "called_back", lower_is_better=True),
+        Metric("resolution_rate", "解决率", "Resolution rate", "resolved", "asked_resolved"),
+        Metric(
+            "repeat_caller_rate", "重复来电率", "Repeat-caller rate", "repeat_caller", "received", lower_is_better=True
+        ),
+        Metric("escalated", "提级督办数", "Escalated", "escalated", lower_is_better=True),
     )
 }
 GROUPS = {
@@ -112,3 +123,16 @@ def _value(metric: Metric, sums: dict[str, int]) -> float | int | None:
         return sums[metric.numerator]
     denominator = sums[metric.denominator]  # type: ignore[index]
     return round(sums[metric.numerator] / denominator, 4) if denominator else None
+
+
+def ranked(rows: list[dict[str, Any]], metric: Metric) -> list[dict[str, Any]]:
+    """Rows best first by one metric (its direction decides), groups without a value last; each gets its
+    rank (ties share one)."""
+    valued = [r for r in rows if r[metric.code] is not None]
+    valued.sort(key=lambda r: r[metric.code], reverse=not metric.lower_is_better)
+    result, previous, rank = [], None, 0
+    for position, row in enumerate(valued, start=1):
+        if row[metric.code] != previous:
+            rank, previous = position, row[metric.code]
+        result.append({**row, "rank": rank})
+    return result + [{**r, "rank": None} for r in rows if r[metric.code] is None]

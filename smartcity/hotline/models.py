@@ -98,6 +98,8 @@ class WorkOrder(Base):
     reply: Mapped[str | None] = mapped_column(Text)  # what the citizen is told
     called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[str | None] = mapped_column(String(20))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)  # the citizen's answer at callback: solved?
+    repeat_caller: Mapped[bool] = mapped_column(Boolean, default=False)  # the phone called in the last 30 days
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -119,6 +121,23 @@ class OrderEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str | None] = mapped_column(Text)  # JSON: department, deadline, satisfaction …
+
+
+class OrderPhoto(Base):
+    """A photo sent with an order, stored as a file without its metadata (see core/images.py)."""
+
+    __tablename__ = "hotline_order_photo"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("hotline_order.id"), index=True)
+    path: Mapped[str] = mapped_column(String(200))  # relative to SMARTCITY_MEDIA_DIR
+    content_type: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Article(Base):

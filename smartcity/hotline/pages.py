@@ -10,16 +10,18 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from smartcity.cases import catalogue as case_catalogue
+from smartcity.config import Settings
 from smartcity.core import charts, ratelimit
 from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import NotFound, Problem
 from smartcity.core.privacy import mask_name, mask_phone
 from smartcity.core.web import NavItem, add_nav, add_templates, language_of, render, translate
-from smartcity.hotline import catalogue, knowledge, metrics, service
+from smartcity.hotline import catalogue, knowledge, metrics, photos, service
 from smartcity.hotline.models import ORDER_TYPES, SATISFACTION
 from smartcity.hotline.workflow import LABELS, State
 from smartcity.security import Principal, public, require
@@ -50,7 +52,6 @@ REASON_LABELS = {
     "same matter nearby": ("附近同类诉求", "Same subject nearby"),
     "similar text": ("内容相似", "Similar text"),
 }
-SHOWN_METRICS = ("received", "direct_answer_rate", "on_time_sign_rate", "on_time_handling_rate", "satisfaction_rate")
 
 
 def _common(request: Request) -> dict[str, Any]:
@@ -156,9 +157,10 @@ def _intake(form: dict[str, str], channel: str) -> service.Intake:
 
 
 @router.post("/hotline/new", name="hotline_create")
-def create_order(
+async def create_order(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: Annotated[Principal, require("hotline.intake")],
     order_type: Annotated[str, Form(max_length=12)] = "",
     matter_code: Annotated[str, Form(max_length=16)] = "",
@@ -169,7 +171,9 @@ def create_order(
     address: Annotated[str, Form(max_length=200)] = "",
     lon: Annotated[str, Form(max_length=30)] = "",
     lat: Annotated[str, Form(max_length=30)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    data = await _photo_bytes(photo, settings)
     form = dict(
         zip(
             FORM_FIELDS,
@@ -179,13 +183,29 @@ def create_order(
     )
     form.update(lon=lon, lat=lat)
     try:
-        with session.begin_nested():
-            order = service.receive(session, _intake(form, "phone"), actor=principal.username, role=principal.role.code)
+        number = await run_in_threadpool(
+            _receive, session, settings, _intake(form, "phone"), data, principal.username, principal.role.code
+        )
     except Problem as problem:
         return _intake_form(
             request, session, form=form, error=problem.detail, errors=problem.errors, status=problem.status
         )
-    return RedirectResponse(f"/hotline/orders/{order.number}", status_code=303)
+    return RedirectResponse(f"/hotline/orders/{number}", status_code=303)
+
+
+async def _photo_bytes(photo: UploadFile | None, settings: Settings) -> bytes:
+    return await photo.read(settings.max_photo_bytes + 1) if photo is not None and photo.filename else b""
+
+
+def _receive(
+    session: SessionDep, settings: Settings, intake: service.Intake, data: bytes, actor: str, role: str
+) -> str:
+    """The order and its photo in one transaction: a refused photo means no order either."""
+    with session.begin_nested():
+        order = service.receive(session, intake, actor=actor, role=role)
+        if data:
+            photos.store(session, settings, order, data, actor=actor)
+    return order.number
 
 
 @router.get("/hotline/knowledge", name="hotline_knowledge")
@@ -241,27 +261,24 @@ def metrics_page(
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
     group_by: Annotated[str, Query(pattern="^(city|department|district|type|matter|channel)$")] = "department",
+    rank_by: Annotated[str, Query(pattern="^[a-z_]{1,40}$")] = "satisfaction_rate",
 ) -> Response:
+    """Indicators by group, ranked by the one chosen (best first, by its direction), with its chart."""
     tz = ZoneInfo(settings.timezone)
     end = end or datetime.now(tz).date()
     start = start or end.replace(day=1)
     if end < start:
         start, end = end, start
     since, until = datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz)
+    if rank_by not in metrics.METRICS:
+        raise Problem(422, f"Unknown indicator {rank_by!r}.", errors=[{"field": "rank_by", "message": "unknown"}])
     rows = metrics.compute(session, start=since, end=until, group_by=group_by, scope=service.visible(principal))
-    satisfaction = metrics.METRICS["satisfaction_rate"]
-    name = satisfaction.name_zh if language_of(request) == "zh-CN" else satisfaction.name_en
-    chart = (
-        charts.bar_chart(
-            name,
-            [charts.Point(str(r["group"] or "—"), r["satisfaction_rate"]) for r in rows[:40]],
-            fmt=charts.percent,
-            maximum=1.0,
-            no_data=translate(request, "no data"),
-        )
-        if rows
-        else None
-    )
+    ranked = metrics.METRICS[rank_by]
+    rows = metrics.ranked(rows, ranked)
+    name = ranked.name_zh if language_of(request) == "zh-CN" else ranked.name_en
+    scale = {"fmt": charts.percent, "maximum": 1.0} if ranked.is_rate else {"fmt": charts.number}
+    points = [charts.Point(str(r["group"] or "—"), r[rank_by]) for r in rows[:40]]
+    chart = charts.bar_chart(name, points, no_data=translate(request, "no data"), **scale) if rows else None
     csv_url = "/api/hotline/metrics?" + urlencode(
         {"from": since.isoformat(), "to": until.isoformat(), "group_by": group_by, "format": "csv"}
     )
@@ -270,7 +287,8 @@ def metrics_page(
         "hotline/metrics.html",
         {
             "rows": rows,
-            "shown": [metrics.METRICS[c] for c in SHOWN_METRICS],
+            "shown": list(metrics.METRICS.values()),
+            "rank_by": ranked,
             "start": start,
             "end": end,
             "group_by": group_by,
@@ -289,9 +307,10 @@ def submit_page(request: Request, session: SessionDep, _: Annotated[Principal, p
 
 
 @router.post("/hotline/submit", name="hotline_submit_post")
-def submit(
+async def submit(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     _: Annotated[Principal, public()],
     order_type: Annotated[str, Form(max_length=12)] = "",
     matter_code: Annotated[str, Form(max_length=16)] = "",
@@ -302,7 +321,9 @@ def submit(
     lon: Annotated[str, Form(max_length=30)] = "",
     lat: Annotated[str, Form(max_length=30)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    data = await _photo_bytes(photo, settings)
     form = {
         "order_type": order_type,
         "matter_code": matter_code,
@@ -331,14 +352,13 @@ def submit(
             [{"field": "caller_phone", "message": "required"}],
         )
     try:
-        with session.begin_nested():
-            order = service.receive(session, _intake(form, "web"), actor="public", role="citizen")
+        number = await run_in_threadpool(_receive, session, settings, _intake(form, "web"), data, "public", "citizen")
     except Problem as problem:
         return again(problem.detail, problem.status, problem.errors)
     return render(
         request,
         "hotline/submitted.html",
-        {"number": order.number, "phone": mask_phone(order.caller_phone), "name": mask_name(order.caller_name)},
+        {"number": number, "phone": mask_phone(caller_phone.strip()), "name": mask_name(caller_name or None)},
         status=201,
     )
 
@@ -411,6 +431,7 @@ def _detail(
             "order": order,
             "shown": shown,
             "history": service.history(session, order),
+            "photos": photos.photos_of(session, order),
             "actions": actions,
             "action_names": {a.name for a in actions},
             "duplicates": duplicates,
@@ -456,6 +477,7 @@ def order_act(
     co_departments: Annotated[str, Form(max_length=200)] = "",
     satisfaction: Annotated[str, Form(pattern="^(satisfied|basically_satisfied|dissatisfied|)$")] = "",
     reopen: Annotated[bool, Form()] = False,
+    resolved: Annotated[str, Form(pattern="^(yes|no|)$")] = "",
     target: Annotated[str, Form(max_length=20)] = "",
     extension_amount: Annotated[int | None, Form(ge=1, le=1000)] = None,
     extension_unit: Annotated[str, Form(pattern="^(working_days|working_hours|)$")] = "",
@@ -468,6 +490,7 @@ def order_act(
         co_departments=[c for c in co_departments.replace("，", ",").split(",") if c.strip()],
         satisfaction=satisfaction or None,
         reopen=reopen,
+        resolved={"yes": True, "no": False}.get(resolved),
         target=target.strip() or None,
         extension_amount=extension_amount,
         extension_unit=extension_unit or None,

@@ -63,6 +63,7 @@ class ActionIn(Request):
     extension_unit: Literal["working_hours", "working_days"] | None = None
     satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"] | None = None
     reopen: bool = Field(False, description="callback: a dissatisfied citizen's order is handled again (重办)")
+    resolved: bool | None = Field(None, description="callback: the citizen says the matter is solved (解决)")
     target: str | None = Field(None, max_length=20, description="merge: the order that handles this one")
     kind: Literal["component", "event"] | None = Field(None, description="to_case: grid class kind")
     class_code: str | None = Field(None, max_length=8, description="to_case: grid class code")
@@ -116,6 +117,9 @@ class OrderOut(Response):
     replied_at: datetime | None
     reply: str | None
     satisfaction: str | None
+    resolved: bool | None
+    repeat_caller: bool
+    media_url: str | None
     closed_at: datetime | None
     overdue: bool
     version: int
@@ -169,3 +173,14 @@ class ArticleOut(Response):
 class HitOut(Response):
     score: float
     article: ArticleOut
+
+
+class PhotoOut(Response):
+    id: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from smartcity.cases import calendar
+from smartcity.cases import photos as case_photos
 from smartcity.cases import service as cases
 from smartcity.config import Settings
-from smartcity.core import events
+from smartcity.core import events, images
 from smartcity.core.db import utcnow
 from smartcity.core.errors import Conflict, NotFound, Problem
-from smartcity.hotline import catalogue
+from smartcity.hotline import catalogue, photos
 from smartcity.hotline.models import CHANNELS, ORDER_TYPES, SATISFACTION, URGENCIES, Matter, OrderEvent, WorkOrder
 from smartcity.hotline.workflow import ACTIONS, FINAL, Action, State
 from smartcity.places import lookup
@@ -129,10 +130,22 @@ def receive(session: Session, intake: Intake, *, actor: str, role: str) -> WorkO
         created_by=actor,
         created_at=now,
     )
+    order.repeat_caller = _called_recently(session, intake.caller_phone, now)
     _insert_numbered(session, order, now)
     _record(session, order, actor, role, "receive", None, State.RECEIVED, None, {"channel": order.channel})
     events.emit(session, "hotline.received", number=order.number, channel=order.channel)
     return order
+
+
+REPEAT_WINDOW = timedelta(days=30)
+
+
+def _called_recently(session: Session, phone: str | None, now: datetime) -> bool:
+    """重复来电: the same phone gave another order within the last 30 days."""
+    if not phone:
+        return False
+    earlier = select(WorkOrder.id).where(WorkOrder.caller_phone == phone, WorkOrder.created_at >= now - REPEAT_WINDOW)
+    return session.scalar(earlier.limit(1)) is not None
 
 
 def _title_from(description: str) -> str:
@@ -195,6 +208,7 @@ class Step:
     extension_unit: str | None = None
     satisfaction: str | None = None
     reopen: bool = False
+    resolved: bool | None = None  # callback: the citizen says the matter is solved (解决)
     target: str | None = None  # merge: the order that will handle this one
     class_code: str | None = None  # to_case: the grid class when the matter names none
     kind: str | None = None
@@ -268,7 +282,7 @@ def _apply(
     elif name == "dispatch":
         return None, _dispatch(session, settings, order, step, now)
     elif name == "to_case":
-        return None, _to_case(session, principal, order, step)
+        return None, _to_case(session, settings, principal, order, step)
     elif name == "merge":
         return None, _merge(session, principal, order, step)
     elif name == "sign":
@@ -358,7 +372,9 @@ def _set_deadlines(session: Session, settings: Settings, order: WorkOrder, now: 
         order.due_at = cal.deadline(now, settings.hotline_handle_limit_days, "working_days")
 
 
-def _to_case(session: Session, principal: Principal, order: WorkOrder, step: Step) -> dict[str, Any]:
+def _to_case(
+    session: Session, settings: Settings, principal: Principal, order: WorkOrder, step: Step
+) -> dict[str, Any]:
     """Urban-management matters become a grid case (source hotline: verified on site before registration)."""
     matter = catalogue.get_matter(session, order.matter_code) if order.matter_code else None
     kind = step.kind or (matter.case_kind if matter else None)
@@ -379,6 +395,11 @@ def _to_case(session: Session, principal: Principal, order: WorkOrder, step: Ste
         urgency=order.urgency,
     )
     order.case_number = case.number
+    for photo in photos.photos_of(session, order):  # the inspector verifying on site sees what the citizen saw
+        case_photos.store(
+            session, settings, case, images.read_path(settings, photo.path).read_bytes(), kind="before",
+            actor=principal.username,
+        )  # fmt: skip
     return {"case": case.number}
 
 
@@ -434,12 +455,12 @@ def _callback(
     """回访: satisfaction recorded; a dissatisfied citizen's order may be re-handled (重办)."""
     if step.satisfaction not in SATISFACTION:
         raise _invalid("satisfaction", "required", f"satisfaction must be one of {', '.join(SATISFACTION)}.")
-    order.satisfaction, order.called_back_at = step.satisfaction, now
+    order.satisfaction, order.called_back_at, order.resolved = step.satisfaction, now, step.resolved
     if step.reopen and step.satisfaction != "dissatisfied":
         raise _invalid("reopen", "not dissatisfied", "Only a dissatisfied callback can reopen the order.")
     if not step.reopen:
         order.closed_at = now
-        return State.CLOSED, {"satisfaction": step.satisfaction}
+        return State.CLOSED, {"satisfaction": step.satisfaction, "resolved": step.resolved}
     order.rehandle_count += 1
     order.reply = order.replied_at = order.handled_at = None
     if order.department_code and not order.answered_directly:

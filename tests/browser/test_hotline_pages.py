@@ -86,7 +86,14 @@ def test_duplicates_are_merged_on_the_page(page, desk, database) -> None:
     expect(page.get_by_role("link", name=first)).to_be_visible()
 
 
-def test_citizen_sends_and_follows_an_order(page, desk) -> None:
+def test_citizen_sends_and_follows_an_order(page, desk, settings, tmp_path, monkeypatch) -> None:
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setattr(settings, "media_dir", str(tmp_path / "media"))
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 90, 90)).save(buffer, "JPEG")
     page.goto("/")
     page.get_by_role("link", name="提交诉求").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("联系 12345 市民服务热线")
@@ -97,6 +104,9 @@ def test_citizen_sends_and_follows_an_order(page, desk) -> None:
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_role("alert")).to_contain_text("plain text")  # refused, the form kept
     page.get_by_label("诉求内容（什么问题、在哪里、从何时起）").fill("人行道上的井盖不见了，很危险")
+    page.get_by_label("照片（JPEG 或 PNG）").set_input_files(
+        files=[{"name": "cover.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}]
+    )
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("工单已受理")
     number = page.locator(".order-number").inner_text()
@@ -110,6 +120,9 @@ def test_citizen_sends_and_follows_an_order(page, desk) -> None:
     expect(page.get_by_role("heading", level=2)).to_contain_text(number)
     expect(page.locator("main dl")).to_contain_text("已受理")
     check_accessibility(page)
+    sign_in(page, "operator")  # the desk sees the photo the citizen sent
+    page.goto(f"/hotline/orders/{number}")
+    expect(page.get_by_role("img", name="市民提交的照片，第 1 张，共 1 张")).to_be_visible()
 
 
 def test_knowledge_base_and_indicators_pages(page, desk) -> None:

@@ -262,3 +262,59 @@ def test_indicators_follow_their_definitions(client, database, ready) -> None:
     naive = client.get("/api/hotline/metrics", params={"from": "2000-01-01", "to": "2100-01-01"},
                        headers=bearer(client, "supervisor"))  # fmt: skip
     assert naive.status_code == 422
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_photos_are_kept_private_and_follow_the_order_into_its_grid_case(
+    client, ready, settings, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "media_dir", str(tmp_path / "media"))
+    order = _new(client, matter_code="CG01", description="路口垃圾", **HUANGPU).json()
+    url = f"/api/hotline/orders/{order['number']}/photos"
+    sent = client.post(url, files={"file": ("x.png", _png(), "image/png")}, headers=bearer(client, "operator"))
+    assert sent.status_code == 201, sent.text
+    not_image = client.post(
+        url, files={"file": ("x.png", b"GIF89a....", "image/png")}, headers=bearer(client, "operator")
+    )
+    assert not_image.status_code == 415
+    (photo,) = client.get(url, headers=bearer(client, "operator")).json()
+    image = client.get(f"{url}/{photo['id']}", headers=bearer(client, "operator"))
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert client.get(f"{url}/{photo['id']}", headers=bearer(client, "xuhui_handler")).status_code == 404
+    order = client.get(f"/api/hotline/orders/{order['number']}", headers=bearer(client, "operator")).json()
+    order = _ok(_act(client, "operator", order, "to_case"))
+    case_photos = client.get(f"/api/cases/{order['case_number']}/photos", headers=bearer(client, "operator")).json()
+    assert [(p["kind"], p["sha256"]) for p in case_photos] == [("before", photo["sha256"])]
+
+
+def test_repeat_callers_resolution_and_ranking(client, database, ready) -> None:
+    from datetime import UTC, datetime
+
+    from smartcity.hotline import metrics
+
+    first = _new(client, order_type="inquiry", description="公积金怎么提取").json()
+    again = _new(client, order_type="inquiry", description="公积金提取要多久").json()
+    assert (first["repeat_caller"], again["repeat_caller"]) == (False, True)  # same phone within 30 days
+    for order, solved in ((first, True), (again, False)):
+        order = _ok(_act(client, "operator", order, "answer", note="携带身份证到公积金中心办理"))
+        _ok(_act(client, "operator", order, "callback", satisfaction="satisfied", resolved=solved))
+    with database.session() as s:
+        (row,) = metrics.compute(s, start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(2100, 1, 1, tzinfo=UTC))
+    assert (row["repeat_caller_rate"], row["resolution_rate"], row["reply_rate"]) == (0.5, 0.5, 1.0)
+    rows = [
+        {"group": g, "satisfaction_rate": v, "rehandle_rate": v}
+        for g, v in (("a", 0.5), ("b", 0.9), ("c", None), ("d", 0.9))
+    ]
+    best = metrics.ranked(rows, metrics.METRICS["satisfaction_rate"])
+    assert [(r["group"], r["rank"]) for r in best] == [("b", 1), ("d", 1), ("a", 3), ("c", None)]
+    fewest = metrics.ranked(rows, metrics.METRICS["rehandle_rate"])  # lower is better
+    assert [r["group"] for r in fewest] == ["a", "b", "d", "c"]
