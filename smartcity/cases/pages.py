@@ -156,6 +156,9 @@ def cases_list(
             "mine": mine,
             "labels": LABELS,
             "is_overdue": service.is_overdue,
+            "proposal": lambda case: (
+                service.proposed_department(session, case) if case.state in ("registered", "returned") else None
+            ),
         },
     )
 

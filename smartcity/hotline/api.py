@@ -40,13 +40,17 @@ router = APIRouter(prefix="/api/hotline", tags=["hotline"])
 PUBLIC_LIMIT = ratelimit.limited("hotline-public", lambda s: s.hotline_public_per_hour)
 
 
+def _has_contact(order: WorkOrder) -> bool:
+    return bool(order.caller_phone or order.caller_email or order.caller_name)
+
+
 def order_out(
-    session: SessionDep, principal: Principal, order: WorkOrder, *, with_history: bool = False
+    session: SessionDep, principal: Principal, order: WorkOrder, *, with_history: bool = False, audited: bool = True
 ) -> schemas.OrderOut:
     """The order as the principal may see it: the caller's contact masked unless the role needs it; an
-    unmasked read of someone's contact data is audited."""
+    unmasked read of someone's contact data is audited (``audited=False``: the caller audits a batch)."""
     unmasked = principal.can("personal_data.read")
-    if unmasked and (order.caller_phone or order.caller_email or order.caller_name):
+    if audited and unmasked and _has_contact(order):
         audit.append(session, "personal_data.read", "hotline_order", order.number)
     fields = {k: getattr(order, k) for k in schemas.OrderOut.model_fields if hasattr(WorkOrder, k)}
     fields["co_departments"] = service._co(order)
@@ -199,7 +203,10 @@ def list_orders(
     orders, total = service.list_orders(
         session, principal, state=state, overdue=overdue, query=q, limit=limit, offset=offset
     )
-    items = [order_out(session, principal, o) for o in orders]
+    read = [o.number for o in orders if principal.can("personal_data.read") and _has_contact(o)]
+    if read:  # one record for the page: which orders' contact data was shown
+        audit.append(session, "personal_data.read", "hotline_order", ",".join(read[:50]), after={"count": len(read)})
+    items = [order_out(session, principal, o, audited=False) for o in orders]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 

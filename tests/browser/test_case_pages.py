@@ -82,7 +82,7 @@ def test_inspector_reports_with_a_photo(page, reported, tmp_path, settings, monk
     check_accessibility(page)
 
 
-def test_work_queue_shows_only_my_next_steps(page, reported) -> None:
+def test_work_queue_shows_only_my_next_steps(page, reported, database, settings) -> None:
     sign_in(page, "dispatcher")
     page.goto("/cases?mine=true")
     expect(page.get_by_role("link", name=reported)).to_have_count(0)  # not registered yet: not the dispatcher's
@@ -93,6 +93,11 @@ def test_work_queue_shows_only_my_next_steps(page, reported) -> None:
     page.get_by_role("button", name="查询").click()
     expect(page.get_by_role("link", name=reported)).to_be_visible()
     check_accessibility(page)
+    _advance(database, settings, reported, [("operator", "register", None)])
+    page.context.clear_cookies()
+    sign_in(page, "dispatcher")
+    page.goto("/cases?mine=true")  # the dispatch queue, with the department the responsibility grids propose
+    expect(page.get_by_role("row", name=reported)).to_contain_text("建议派往：310101")
 
 
 def test_supervisor_approves_an_extension_on_the_page(page, reported, database, settings) -> None:
