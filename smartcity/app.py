@@ -31,6 +31,7 @@ from smartcity.places import pages as places_pages
 from smartcity.security import Principal, public
 from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
+from smartcity.sensing import api as sensing_api
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
 MODULE_ROUTERS: list[APIRouter] = [
@@ -44,6 +45,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     hotline_api.router,
     hotline_pages.router,
     open311.router,
+    sensing_api.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
         upload_limit=settings.max_photo_bytes,
+        large_paths={"/sta/v1.1/CreateObservations": settings.sta_max_batch_bytes},
     )
     # The longer prefix first: Starlette takes the first mount that matches.
     app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="api_docs_assets")

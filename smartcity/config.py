@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     open311_jurisdiction: str = Field(
         "310000", description="the jurisdiction_id Open311 clients may send (GB/T 2260 code of the city)"
     )
+    sta_public_read: bool = Field(
+        True, description="SensorThings reads (/sta/v1.1 GET) are open data; false requires sensing.read"
+    )
+    sta_max_batch_bytes: int = Field(
+        33_554_432, gt=0, description="largest CreateObservations (dataArray) request body, in bytes"
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",

@@ -7,6 +7,17 @@ from smartcity.core.ratelimit import RateWindow
 from smartcity.hotline.models import Article, Matter, OrderEvent, OrderPhoto, WorkOrder
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
 from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
+from smartcity.sensing.models import (
+    Datastream,
+    FeatureOfInterest,
+    HistoricalLocation,
+    Location,
+    Observation,
+    ObservedProperty,
+    Sensor,
+    Thing,
+    ThingDevice,
+)
 
 __all__ = [
     "ApiKey",
@@ -20,16 +31,25 @@ __all__ = [
     "CaseEvent",
     "CasePhoto",
     "Component",
+    "Datastream",
     "Department",
     "Division",
+    "FeatureOfInterest",
     "GridLayer",
     "GridLayerMember",
     "GridRevision",
+    "HistoricalLocation",
+    "Location",
     "LoginFailure",
     "Matter",
+    "Observation",
+    "ObservedProperty",
     "OrderEvent",
     "OrderPhoto",
     "RateWindow",
+    "Sensor",
+    "Thing",
+    "ThingDevice",
     "UnitGrid",
     "User",
     "WorkOrder",

@@ -31,13 +31,18 @@ class BodyLimitMiddleware:
 
     FORM_FIELDS_ALLOWANCE = 65_536  # the text fields sent beside a file
 
-    def __init__(self, app: ASGIApp, limit: int, *, upload_limit: int | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, *, upload_limit: int | None = None, large_paths: dict[str, int] | None = None
+    ) -> None:
         self.app, self.default_limit = app, limit
         # file uploads (multipart forms: photos with a report or an action) may be larger than JSON bodies;
         # each handler still checks the file itself against the photo limit
         self.upload_limit = (upload_limit or limit) + self.FORM_FIELDS_ALLOWANCE
+        self.large_paths = large_paths or {}  # bulk endpoints (observation batches) with limits of their own
 
     def _limit_for(self, scope: Scope) -> int:
+        if scope.get("path") in self.large_paths:
+            return self.large_paths[scope["path"]]
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
         return self.upload_limit if content_type.startswith(b"multipart/form-data") else self.default_limit
 

@@ -11,6 +11,13 @@ from smartcity.models import Base
 config = context.config
 settings = config.attributes.get("settings") or get_settings()
 target_metadata = Base.metadata
+# Made by migrations beside the models, never by autogenerate: the knowledge base's search index tables
+# (SQLite FTS5) and PostGIS's own table. Autogenerate must not propose to drop them.
+UNMAPPED_TABLES = ("hotline_article_fts", "spatial_ref_sys")
+
+
+def include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
+    return not (type_ == "table" and name is not None and name.startswith(UNMAPPED_TABLES))
 
 
 def run_offline() -> None:
@@ -32,6 +39,7 @@ def run_online() -> None:
                 connection=connection,
                 target_metadata=target_metadata,
                 render_as_batch=connection.dialect.name == "sqlite",
+                include_name=include_name,
             )
             with context.begin_transaction():
                 context.run_migrations()

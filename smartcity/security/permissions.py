@@ -64,6 +64,8 @@ def _identify(request: Request, session: SessionDep) -> Principal:
     from smartcity.security import service
 
     header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        return _basic(session, header[6:].strip())
     if header:
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
@@ -84,6 +86,24 @@ def _identify(request: Request, session: SessionDep) -> Principal:
         if found is not None:
             return service.principal_for(session, found[0], via="session", token_id=found[1].id)
     return ANONYMOUS
+
+
+def _basic(session: SessionDep, credential: str) -> Principal:
+    """HTTP Basic with an API key as the password (``user:sck_…``): what devices and SensorThings clients
+    send. Account passwords are not accepted here — they belong to the sign-in form and the token flow."""
+    import base64
+    import binascii
+
+    from smartcity.security import service
+
+    try:
+        username, _, key = base64.b64decode(credential, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _unauthorized("The Basic credentials are not valid base64 of user:key.", "invalid_request") from exc
+    user = service.resolve_api_key(session, key) if key.startswith(service.API_KEY_PREFIX) else None
+    if user is None or user.username != username:
+        raise _unauthorized("Basic authentication takes the account name and one of its API keys (sck_…).")
+    return service.principal_for(session, user, via="apikey")
 
 
 async def _check_csrf(request: Request, settings: SettingsDep) -> None:
@@ -157,6 +177,27 @@ def require(permission: str) -> Any:
 def signed_in() -> Any:
     """Dependency: any signed-in account (used for one's own profile and the home page)."""
     return Depends(_signed_in_check(None))
+
+
+def readable(permission: str, is_open: Any) -> Any:
+    """Dependency for data a city may publish: open to everyone while ``is_open(settings)`` holds (an
+    open-data setting), otherwise like :func:`require`. Writes never use this."""
+
+    def check(
+        request: Request,
+        session: SessionDep,
+        _csrf: None = Depends(_check_csrf),
+        principal: Principal = Depends(_identify),
+    ) -> Principal:
+        _bind(request, session, principal)
+        if is_open(request.app.state.settings) or principal.can(permission):
+            return principal
+        if not principal.signed_in:
+            raise _unauthorized("Sign in first: this data is not published openly here.")
+        raise Problem(403, f"Your role ({principal.role.label_en}) may not do this ({permission}).", code="forbidden")
+
+    check.__permission__ = f"{permission} (or open data)"  # type: ignore[attr-defined]
+    return Depends(check)
 
 
 def public() -> Any:

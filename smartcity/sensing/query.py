@@ -1,0 +1,498 @@
+"""From a SensorThings request to SQL and back: compile ``$filter`` / ``$orderby`` trees into SQLAlchemy
+expressions (bound parameters only), read collections with ``$top``/``$skip``/``$count``, expand
+navigation properties with their own options, and write entities as STA JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, String, and_, cast, func, literal, not_, or_, select, true
+from sqlalchemy.orm import Session
+
+from smartcity.sensing import filter as stafilter
+from smartcity.sensing import sqlite_functions  # noqa: F401 - registers spatial and math functions on SQLite
+from smartcity.sensing.entities import SETS, EntitySet, Nav, Prop
+
+DEFAULT_TOP, MAX_TOP = 100, 10_000
+
+
+class QueryError(ValueError):
+    """A request the spec does not allow or we cannot answer; becomes a 400 naming the option."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option, self.message = option, message
+
+
+# ---------------------------------------------------------------- JSON output
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def result_of(row: Any) -> Any:
+    if row.result_number is not None:
+        number = row.result_number
+        return int(number) if number.is_integer() and abs(number) < 2**53 and row.result_json == "int" else number
+    if row.result_string is not None:
+        return row.result_string
+    if row.result_boolean is not None:
+        return row.result_boolean
+    if row.result_json not in (None, "int"):
+        return json.loads(row.result_json)
+    return None
+
+
+def prop_value(prop: Prop, row: Any) -> Any:
+    value = getattr(row, prop.column)
+    if prop.kind in ("json", "geojson", "ro_geojson"):
+        return json.loads(value) if value else None
+    if prop.kind == "time":
+        return iso(value)
+    if prop.kind in ("interval", "ro_interval"):
+        end = getattr(row, prop.end_column or "")
+        if value is None:
+            return None
+        return f"{iso(value)}/{iso(end)}" if end is not None and end != value else iso(value)
+    if prop.kind == "result":
+        return result_of(row)
+    return value
+
+
+@dataclass
+class Options:
+    filter: Any = None
+    orderby: list[tuple[Any, bool]] = field(default_factory=list)
+    top: int | None = None
+    skip: int = 0
+    count: bool = False
+    select: list[str] | None = None
+    expand: list[Expand] = field(default_factory=list)
+    result_format: str | None = None
+
+
+@dataclass
+class Expand:
+    path: list[str]
+    options: Options
+
+
+def parse_options(params: dict[str, str], *, nested: bool = False) -> Options:
+    """The system query options of a request (or of one $expand item)."""
+    options = Options()
+    for key, value in params.items():
+        if not key.startswith("$"):
+            continue
+        if key == "$filter":
+            options.filter = _parsed(key, value, stafilter.parse)
+        elif key == "$orderby":
+            options.orderby = _parsed(key, value, stafilter.parse_orderby)
+        elif key in ("$top", "$skip"):
+            if not value.isdigit():
+                raise QueryError(key, "must be a whole number ≥ 0")
+            if key == "$top":
+                options.top = min(int(value), MAX_TOP)
+            else:
+                options.skip = int(value)
+        elif key == "$count":
+            if value not in ("true", "false"):
+                raise QueryError(key, "must be true or false")
+            options.count = value == "true"
+        elif key == "$select":
+            options.select = [s.strip() for s in value.split(",") if s.strip()]
+        elif key == "$expand":
+            options.expand = parse_expand(value)
+        elif key == "$resultFormat" and not nested:
+            if value != "dataArray":
+                raise QueryError(key, "the only result format is dataArray")
+            options.result_format = value
+        else:
+            raise QueryError(key, "unknown query option")
+    return options
+
+
+def _parsed(option: str, value: str, parser: Any) -> Any:
+    try:
+        return parser(value)
+    except stafilter.FilterError as error:
+        raise QueryError(option, str(error)) from error
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """Split at ``separator`` outside parentheses and quotes."""
+    parts, depth, quoted, current = [], 0, False, []
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth < 0:
+                raise QueryError("$expand", "a ')' has no '('")
+        if char == separator and depth == 0 and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if depth:
+        raise QueryError("$expand", "a '(' is not closed")
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_expand(text: str) -> list[Expand]:
+    items = []
+    for part in _split(text, ","):
+        match = re.fullmatch(r"([A-Za-z/]+)(?:\((.*)\))?", part, re.DOTALL)
+        if match is None:
+            raise QueryError("$expand", f"cannot read {part!r}")
+        inner = {}
+        for option in _split(match.group(2) or "", ";"):
+            key, sep, value = option.partition("=")
+            if not sep:
+                raise QueryError("$expand", f"{option!r} must look like $option=value")
+            inner[key.strip()] = value.strip()
+        items.append(Expand(match.group(1).split("/"), parse_options(inner, nested=True)))
+    return items
+
+
+# ---------------------------------------------------------------- compiling expressions
+
+
+@dataclass
+class Typed:
+    expr: Any
+    kind: str  # number, text, bool, time, geo, json, result, null, any
+
+
+class Compiler:
+    def __init__(self, entity: EntitySet, dialect: str) -> None:
+        self.entity, self.dialect = entity, dialect
+
+    def condition(self, tree: Any) -> Any:
+        compiled = self.compile(tree)
+        if compiled.kind not in ("bool", "any"):
+            raise QueryError("$filter", "the expression must be true or false, not a value")
+        return compiled.expr
+
+    def compile(self, node: Any) -> Typed:
+        if isinstance(node, stafilter.Literal):
+            return self.literal(node.value)
+        if isinstance(node, stafilter.Path):
+            return self.path(self.entity, self.entity.model, list(node.segments))
+        if isinstance(node, stafilter.Not):
+            return Typed(not_(self.condition(node.operand)), "bool")
+        if isinstance(node, stafilter.Negate):
+            return Typed(-self.number(self.compile(node.operand)), "number")
+        if isinstance(node, stafilter.Binary):
+            return self.binary(node)
+        if isinstance(node, stafilter.Call):
+            return self.call(node)
+        raise QueryError("$filter", f"cannot use {node!r}")
+
+    @staticmethod
+    def literal(value: Any) -> Typed:
+        if value is None:
+            return Typed(None, "null")
+        if isinstance(value, bool):
+            return Typed(literal(value), "bool")
+        if isinstance(value, (int, float)):
+            return Typed(literal(value, Float), "number")
+        if isinstance(value, str):
+            return Typed(literal(value, String), "text")
+        if isinstance(value, stafilter.Geography):
+            return Typed(literal(value.wkt, String), "wkt")
+        if isinstance(value, datetime):
+            return Typed(literal(value), "time")
+        if isinstance(value, date):
+            return Typed(literal(datetime(value.year, value.month, value.day, tzinfo=UTC)), "time")
+        raise QueryError("$filter", f"cannot use the literal {value!r}")
+
+    def path(self, entity: EntitySet, model: Any, segments: list[str]) -> Typed:
+        head, rest = segments[0], segments[1:]
+        if head in ("id", "@iot.id"):
+            return Typed(model.id, "number")
+        nav = entity.nav(head)
+        if nav is not None:
+            if nav.many:
+                raise QueryError("$filter", f"{head} is a collection; filter on a single entity's path")
+            if not rest:
+                raise QueryError("$filter", f"name a property of {head}, e.g. {head}/id")
+            target = SETS[nav.target]
+            inner = self.path(target, target.model, rest)
+            fk = getattr(model, nav.source_fk or "")
+            return Typed(select(inner.expr).where(target.model.id == fk).scalar_subquery(), inner.kind)
+        prop = entity.prop(head)
+        if prop is None:
+            raise QueryError("$filter", f"{entity.singular} has no property {head!r}")
+        column = getattr(model, prop.column)
+        if prop.kind == "result":
+            return Typed(model, "result")
+        if prop.kind in ("time", "interval", "ro_interval"):
+            return Typed(column, "time")
+        if prop.kind in ("geojson", "ro_geojson"):
+            return Typed(model.geometry, "geo")
+        if prop.kind == "json":
+            if not rest:
+                return Typed(column, "json")
+            return Typed(self.json_path(column, rest), "any")
+        if rest:
+            raise QueryError("$filter", f"{head} has no parts")
+        return Typed(column, "text")
+
+    def json_path(self, column: Any, keys: list[str]) -> Any:
+        if self.dialect == "sqlite":
+            return func.json_extract(column, "$." + ".".join(f'"{k}"' for k in keys))
+        expression = cast(column, JSON)
+        for key in keys[:-1]:
+            expression = expression.op("->")(literal(key))
+        return expression.op("->>")(literal(keys[-1]))
+
+    def number(self, typed: Typed) -> Any:
+        if typed.kind == "result":
+            return typed.expr.result_number
+        if typed.kind == "any" and self.dialect != "sqlite":
+            return cast(typed.expr, Float)
+        return typed.expr
+
+    def binary(self, node: stafilter.Binary) -> Typed:
+        if node.op in ("and", "or"):
+            joined = and_ if node.op == "and" else or_
+            return Typed(joined(self.condition(node.left), self.condition(node.right)), "bool")
+        left, right = self.compile(node.left), self.compile(node.right)
+        if node.op in stafilter.ARITHMETIC:
+            a, b = self.number(left), self.number(right)
+            expression = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "mod": a % b}[node.op]
+            return Typed(expression, "number")
+        return Typed(self.compare(node.op, left, right), "bool")
+
+    def compare(self, op: str, left: Typed, right: Typed) -> Any:
+        if left.kind == "null" or right.kind == "null":
+            value = right if left.kind == "null" else left
+            column = self.resolve_against(value, None)
+            if op == "eq":
+                return column.is_(None)
+            if op == "ne":
+                return column.is_not(None)
+            raise QueryError("$filter", "null can only be compared with eq or ne")
+        a, b = self.resolve_against(left, right), self.resolve_against(right, left)
+        return {"eq": a == b, "ne": a != b, "gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[op]
+
+    def resolve_against(self, typed: Typed, other: Typed | None) -> Any:
+        """A value ready to compare with ``other``: results pick the column of the other side's type; JSON
+        values are cast to numbers on PostgreSQL when compared with numbers."""
+        if typed.kind == "result":
+            kind = other.kind if other is not None else "number"
+            model = typed.expr
+            if kind == "text":
+                return model.result_string
+            if kind == "bool":
+                return model.result_boolean
+            return model.result_number
+        if typed.kind == "any" and other is not None and other.kind == "number" and self.dialect != "sqlite":
+            return cast(typed.expr, Float)
+        return typed.expr
+
+    def text(self, typed: Typed) -> Any:
+        if typed.kind == "result":
+            return typed.expr.result_string
+        return typed.expr
+
+    def call(self, node: stafilter.Call) -> Typed:
+        name, args = node.name, [self.compile(a) for a in node.args]
+        if name in ("substringof", "contains", "startswith", "endswith"):
+            haystack, needle = (args[1], args[0]) if name == "substringof" else (args[0], args[1])
+            h, n = self.text(haystack), self.text(needle)
+            if name in ("substringof", "contains"):
+                return Typed(self.index_of(h, n) > 0, "bool")
+            if name == "startswith":
+                return Typed(func.substr(h, 1, func.length(n)) == n, "bool")
+            return Typed(func.substr(h, func.length(h) - func.length(n) + 1) == n, "bool")
+        if name == "length":
+            return Typed(func.length(self.text(args[0])), "number")
+        if name == "indexof":
+            return Typed(self.index_of(self.text(args[0]), self.text(args[1])) - 1, "number")
+        if name == "substring":
+            start = self.number(args[1]) + 1
+            if len(args) == 3:
+                return Typed(func.substr(self.text(args[0]), start, self.number(args[2])), "text")
+            return Typed(func.substr(self.text(args[0]), start), "text")
+        if name in ("tolower", "toupper", "trim"):
+            function = {"tolower": func.lower, "toupper": func.upper, "trim": func.trim}[name]
+            return Typed(function(self.text(args[0])), "text")
+        if name == "concat":
+            return Typed(self.text(args[0]).concat(self.text(args[1])), "text")
+        if name in ("year", "month", "day", "hour", "minute", "second"):
+            return Typed(
+                func.sta_extract(name, args[0].expr) if self.dialect == "sqlite" else _extract(name, args[0].expr),
+                "number",
+            )
+        if name == "fractionalseconds":
+            return Typed(literal(0.0, Float), "number")  # times are stored to the microsecond; see docs
+        if name == "totaloffsetminutes":
+            return Typed(literal(0, Float), "number")  # stored in UTC
+        if name in ("date", "time"):
+            raise QueryError("$filter", f"{name}() is not supported; compare date-times instead")
+        if name in ("now", "mindatetime", "maxdatetime"):
+            moment = {"now": datetime.now(UTC), "mindatetime": datetime(1, 1, 1, tzinfo=UTC)}.get(
+                name, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+            )
+            return Typed(literal(moment), "time")
+        if name in ("round", "floor", "ceiling"):
+            function = {"round": func.round, "floor": func.floor, "ceiling": func.ceiling}[name]
+            return Typed(function(self.number(args[0])), "number")
+        return self.spatial(node, args)
+
+    def index_of(self, haystack: Any, needle: Any) -> Any:
+        return func.instr(haystack, needle) if self.dialect == "sqlite" else func.strpos(haystack, needle)
+
+    def spatial(self, node: stafilter.Call, args: list[Typed]) -> Typed:
+        geometries = [self.geometry(a) for a in args[:2]]
+        name = node.name.replace("geo.", "st_")
+        if name == "st_length":
+            return Typed(
+                func.sta_length(*geometries) if self.dialect == "sqlite" else func.ST_Length(*geometries), "number"
+            )
+        if name == "st_distance":
+            return Typed(
+                func.sta_distance(*geometries) if self.dialect == "sqlite" else func.ST_Distance(*geometries), "number"
+            )
+        if name == "st_relate":
+            pattern = self.text(args[2])
+            if self.dialect == "sqlite":
+                return Typed(func.sta_relate(*geometries, pattern) == 1, "bool")
+            return Typed(func.ST_Relate(*geometries, pattern), "bool")
+        if self.dialect == "sqlite":
+            return Typed(getattr(func, f"sta_{name[3:]}")(*geometries) == 1, "bool")
+        return Typed(getattr(func, "ST_" + name[3:].capitalize())(*geometries), "bool")
+
+    def geometry(self, typed: Typed) -> Any:
+        """Both engines get geometries: GeoJSON columns and WKT literals (SQLite UDFs read either)."""
+        if typed.kind not in ("geo", "wkt"):
+            raise QueryError("$filter", "spatial functions take a location property or a geography'…' literal")
+        if self.dialect == "sqlite":
+            return typed.expr
+        if typed.kind == "wkt":
+            return func.ST_GeomFromText(typed.expr, 4326)
+        return func.ST_SetSRID(func.ST_GeomFromGeoJSON(typed.expr), 4326)
+
+
+def _extract(part: str, column: Any) -> Any:
+    return func.extract(part, func.timezone("UTC", column))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def collection_query(entity: EntitySet, options: Options, dialect: str, base_condition: Any = None) -> tuple[Any, Any]:
+    """(rows statement, count statement) for a collection with its options applied."""
+    model = entity.model
+    compiler = Compiler(entity, dialect)
+    condition = base_condition if base_condition is not None else true()
+    if options.filter is not None:
+        condition = and_(condition, compiler.condition(options.filter))
+    statement = select(model).where(condition)
+    for expression, descending in options.orderby:
+        compiled = compiler.compile(expression)
+        column = compiled.expr.result_number if compiled.kind == "result" else compiled.expr
+        statement = statement.order_by(column.desc() if descending else column.asc())
+    statement = statement.order_by(model.id)
+    count = select(func.count()).select_from(model).where(condition)
+    return statement, count
+
+
+def page(session: Session, statement: Any, options: Options) -> tuple[list[Any], bool]:
+    top = options.top if options.top is not None else DEFAULT_TOP
+    rows = list(session.scalars(statement.offset(options.skip).limit(top + 1)))
+    return rows[:top], len(rows) > top
+
+
+def nav_condition(nav: Nav, parent: Any) -> Any:
+    """The condition selecting the targets of ``nav`` from the ``parent`` row."""
+    target = SETS[nav.target].model
+    if nav.link is not None:
+        linked = select(nav.link.c[nav.link_target]).where(nav.link.c[nav.link_source] == parent.id)
+        return target.id.in_(linked)
+    if nav.many:
+        return getattr(target, nav.target_fk or "") == parent.id
+    return target.id == getattr(parent, nav.source_fk or "")
+
+
+@dataclass
+class Writer:
+    """Writes rows as STA JSON with links, $select and nested $expand."""
+
+    session: Session
+    base: str
+    dialect: str
+
+    def entity(self, entity: EntitySet, row: Any, options: Options) -> dict[str, Any]:
+        link = f"{self.base}/{entity.name}({row.id})"
+        chosen = set(options.select) if options.select else None
+        out: dict[str, Any] = {}
+        if chosen is None or chosen & {"id", "@iot.id"}:
+            out["@iot.id"] = row.id
+        if chosen is None or "@iot.selfLink" in chosen:
+            out["@iot.selfLink"] = link
+        for prop in entity.props:
+            if chosen is not None and prop.name not in chosen:
+                continue
+            value = prop_value(prop, row)
+            if value is not None or prop.required or prop.kind == "result":
+                out[prop.name] = value
+        for nav in entity.navs:
+            if chosen is None or nav.name in chosen:
+                out[f"{nav.name}@iot.navigationLink"] = f"{link}/{nav.name}"
+        for item in options.expand:
+            self.expand(entity, row, item, out, link)
+        return out
+
+    def expand(self, entity: EntitySet, row: Any, item: Expand, out: dict[str, Any], link: str) -> None:
+        nav = entity.nav(item.path[0])
+        if nav is None:
+            raise QueryError("$expand", f"{entity.singular} has no navigation property {item.path[0]!r}")
+        target = SETS[nav.target]
+        inner = item.options if len(item.path) == 1 else Options(expand=[Expand(item.path[1:], item.options)])
+        if not nav.many:
+            found = self.session.scalar(select(target.model).where(nav_condition(nav, row)))
+            out[nav.name] = self.entity(target, found, inner) if found is not None else None
+            return
+        statement, count = collection_query(target, inner, self.dialect, nav_condition(nav, row))
+        rows, more = page(self.session, statement, inner)
+        out[nav.name] = [self.entity(target, r, inner) for r in rows]
+        if inner.count:
+            out[f"{nav.name}@iot.count"] = self.session.scalar(count)
+        if more:
+            top = inner.top if inner.top is not None else DEFAULT_TOP
+            out[f"{nav.name}@iot.nextLink"] = f"{link}/{nav.name}?$top={top}&$skip={inner.skip + top}"
+
+
+def data_array(rows: list[Any], options: Options, base: str) -> list[dict[str, Any]]:
+    """``$resultFormat=dataArray``: observations grouped by datastream, as rows of the chosen components."""
+    components = options.select or ["id", "phenomenonTime", "result"]
+    entity = SETS["Observations"]
+    known = {"id", "@iot.id"} | {p.name for p in entity.props}
+    unknown = [c for c in components if c not in known]
+    if unknown:
+        raise QueryError("$select", f"unknown components {', '.join(unknown)}")
+    groups: dict[int, list[list[Any]]] = {}
+    for row in rows:
+        values = [row.id if c in ("id", "@iot.id") else prop_value(entity.prop(c), row) for c in components]  # type: ignore[arg-type]
+        groups.setdefault(row.datastream_id, []).append(values)
+    return [
+        {
+            "Datastream@iot.navigationLink": f"{base}/Datastreams({datastream})",
+            "components": components,
+            "dataArray@iot.count": len(values),
+            "dataArray": values,
+        }
+        for datastream, values in groups.items()
+    ]

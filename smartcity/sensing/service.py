@@ -1,0 +1,597 @@
+"""Rules of the sensing hub: create (with deep insert and links), change and delete SensorThings entities
+with the spec's integrity rules, and ingest observations — one by one or as dataArray batches — keeping
+each datastream's time extents and latest value. Never commits."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from smartcity.core import audit, events
+from smartcity.core.db import utcnow
+from smartcity.core.errors import NotFound, Problem
+from smartcity.security import Principal
+from smartcity.sensing.entities import SETS, EntitySet, Nav
+from smartcity.sensing.models import (
+    Datastream,
+    FeatureOfInterest,
+    HistoricalLocation,
+    Location,
+    Observation,
+    ThingDevice,
+    historical_location_location,
+    thing_location,
+)
+
+FUTURE_TOLERANCE = timedelta(minutes=5)  # device clocks drift; beyond this a time in the future is refused
+MAX_BATCH = 50_000
+
+
+def _bad(message: str, field: str = "body") -> Problem:
+    return Problem(400, message, errors=[{"field": field, "message": message}])
+
+
+# ---------------------------------------------------------------- values
+
+
+def parse_time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise _bad(f"{field} must be an ISO 8601 date-time with a time zone.", field)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _bad(f"{field} {value!r} is not an ISO 8601 date-time.", field) from exc
+    if moment.tzinfo is None:
+        raise _bad(f"{field} must carry its time zone (Z or ±hh:mm).", field)
+    return moment.astimezone(UTC)
+
+
+def parse_interval(value: Any, field: str) -> tuple[datetime, datetime | None]:
+    if isinstance(value, str) and "/" in value:
+        start, _, end = value.partition("/")
+        first, last = parse_time(start, field), parse_time(end, field)
+        if last < first:
+            raise _bad(f"{field} ends before it starts.", field)
+        return first, last
+    return parse_time(value, field), None
+
+
+def _geometry(value: Any, field: str) -> tuple[str, str, tuple[float, float, float, float]]:
+    """(as given, bare geometry, bbox) of a GeoJSON geometry or feature; a clear 400 otherwise."""
+    import shapely
+
+    if not isinstance(value, dict):
+        raise _bad(f"{field} must be a GeoJSON geometry or feature.", field)
+    geometry = value.get("geometry") if value.get("type") == "Feature" else value
+    try:
+        shape = shapely.from_geojson(json.dumps(geometry))
+    except Exception as exc:
+        raise _bad(f"{field} is not valid GeoJSON: {exc}", field) from exc
+    if shape.is_empty:
+        raise _bad(f"{field} is an empty geometry.", field)
+    west, south, east, north = shape.bounds
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise _bad(f"{field} is not in WGS-84 longitude/latitude.", field)
+    return json.dumps(value, ensure_ascii=False), json.dumps(geometry), shape.bounds
+
+
+def _set_geometry(row: Any, column: str, value: Any, field: str) -> None:
+    given, bare, (west, south, east, north) = _geometry(value, field)
+    setattr(row, column, given)
+    row.geometry, row.min_lon, row.min_lat, row.max_lon, row.max_lat = bare, west, south, east, north
+
+
+def _result_columns(value: Any) -> dict[str, Any]:
+    columns = {"result_number": None, "result_string": None, "result_boolean": None, "result_json": None}
+    if isinstance(value, bool):
+        columns["result_boolean"] = value
+    elif isinstance(value, int):
+        columns["result_number"], columns["result_json"] = float(value), "int"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _bad("result must be a finite number.", "result")
+        columns["result_number"] = value
+    elif isinstance(value, str):
+        columns["result_string"] = value
+    elif isinstance(value, (dict, list)):
+        columns["result_json"] = json.dumps(value, ensure_ascii=False)
+    elif value is None:
+        raise _bad("result is required.", "result")
+    return columns
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def may_manage(principal: Principal) -> bool:
+    return principal.can("sensing.manage")
+
+
+def check_device_may_write(session: Session, principal: Principal, datastream_ids: set[int]) -> None:
+    """Managers write anything; a device only the datastreams of the Things bound to it."""
+    if may_manage(principal):
+        return
+    if not principal.can("sensing.ingest"):
+        raise Problem(403, "Your role may not write observations.", code="forbidden")
+    allowed = set(
+        session.scalars(
+            select(Datastream.id)
+            .join(ThingDevice, ThingDevice.thing_id == Datastream.thing_id)
+            .where(ThingDevice.username == principal.username, Datastream.id.in_(datastream_ids))
+        )
+    )
+    foreign = sorted(datastream_ids - allowed)
+    if foreign:
+        raise Problem(
+            403,
+            f"This device may not write Datastream {foreign[0]}: it belongs to a Thing the device is not bound to.",
+            code="not-your-thing",
+        )
+
+
+def bind_device(session: Session, thing_id: int, username: str) -> None:
+    from smartcity.security import service as security
+
+    user = security.user_by_name(session, username)
+    if user is None:
+        raise NotFound("user", username)
+    get(session, SETS["Things"], thing_id)
+    if session.get(ThingDevice, (thing_id, username)) is None:
+        session.add(ThingDevice(thing_id=thing_id, username=username))
+        session.flush()
+
+
+# ---------------------------------------------------------------- reading one
+
+
+def get(session: Session, entity: EntitySet, entity_id: int) -> Any:
+    row = session.get(entity.model, entity_id)
+    if row is None:
+        raise NotFound(entity.singular, entity_id)
+    return row
+
+
+# ---------------------------------------------------------------- create with deep insert
+
+
+@dataclass
+class Link:
+    """Where a POST on a navigation path attaches the new entity: ``POST /Datastreams(1)/Observations``."""
+
+    parent_set: EntitySet
+    parent_id: int
+    nav: Nav
+
+
+def create(session: Session, entity: EntitySet, body: Any, link: Link | None = None) -> Any:
+    if not isinstance(body, dict):
+        raise _bad(f"The body must be a JSON object describing a {entity.singular}.")
+    if entity.name == "Observations":
+        return _create_observation(session, body, link)
+    row = _new(session, entity, body, link)
+    events.emit(session, f"sensing.{entity.singular.lower()}_created", id=row.id)
+    return row
+
+
+def _reference(session: Session, entity: EntitySet, value: Any, field: str) -> Any:
+    """A linked entity: ``{"@iot.id": n}`` for an existing one, or a full object to create (deep insert)."""
+    if isinstance(value, dict) and set(value) == {"@iot.id"}:
+        try:
+            return get(session, entity, int(value["@iot.id"]))
+        except (TypeError, ValueError) as exc:
+            raise _bad(f"{field}: @iot.id must be a number.", field) from exc
+        except NotFound as exc:
+            raise _bad(f"{field}: no {entity.singular} with @iot.id {value['@iot.id']}.", field) from exc
+    if isinstance(value, dict):
+        return _new(session, entity, value, None)
+    raise _bad(f'{field} must be an object: {{"@iot.id": n}} or a new {entity.singular}.', field)
+
+
+def _new(session: Session, entity: EntitySet, body: dict[str, Any], link: Link | None) -> Any:
+    known = {p.name for p in entity.props} | {n.name for n in entity.navs}
+    unknown = sorted(k for k in body if k not in known and not k.startswith("@iot."))
+    if unknown:
+        raise _bad(f"{entity.singular} has no property {unknown[0]!r}.", unknown[0])
+    row = entity.model()
+    _assign(row, entity, body, creating=True)
+    ones = {n.name: n for n in entity.navs if not n.many}
+    for name, nav in ones.items():
+        target = SETS[nav.target]
+        if name in body:
+            setattr(row, nav.source_fk or "", _reference(session, target, body[name], name).id)
+        elif link is not None and link.nav.target == entity.name and _reverse(link) == name:
+            setattr(row, nav.source_fk or "", link.parent_id)
+        elif entity.name == "HistoricalLocations" and name == "Thing" and link is None:
+            raise _bad("A HistoricalLocation needs its Thing.", name)
+    missing = [n.name for n in ones.values() if getattr(row, n.source_fk or "") is None]
+    if missing:
+        raise _bad(f"A {entity.singular} needs its {missing[0]} (by @iot.id or as a new object).", missing[0])
+    session.add(row)
+    session.flush()
+    for nav in (n for n in entity.navs if n.many):
+        if nav.name in body:
+            _create_children(session, entity, row, nav, body[nav.name])
+    if link is not None and link.nav.link is not None:
+        _link(session, link.nav, link.parent_id, row.id)
+        if link.parent_set.name == "Things" and entity.name == "Locations":
+            _historical_location(session, link.parent_id, [row.id])
+    return row
+
+
+def _reverse(link: Link) -> str | None:
+    """The to-one navigation from the new child back to the parent of the path."""
+    child = SETS[link.nav.target]
+    return next((n.name for n in child.navs if not n.many and n.target == link.parent_set.name), None)
+
+
+def _create_children(session: Session, entity: EntitySet, row: Any, nav: Nav, items: Any) -> None:
+    if not isinstance(items, list):
+        raise _bad(f"{nav.name} must be a list.", nav.name)
+    target = SETS[nav.target]
+    created = []
+    for item in items:
+        if nav.link is not None:
+            child = _reference(session, target, item, nav.name)
+            _link(session, nav, row.id, child.id)
+            created.append(child.id)
+        else:
+            if isinstance(item, dict) and set(item) == {"@iot.id"}:
+                raise _bad(f"{nav.name}: link existing {target.name} from their side.", nav.name)
+            child_link = Link(entity, row.id, nav)
+            create(session, target, item, child_link)
+    if entity.name == "Things" and nav.name == "Locations" and created:
+        _historical_location(session, row.id, created)
+
+
+def _link(session: Session, nav: Nav, source_id: int, target_id: int) -> None:
+    table = nav.link
+    assert table is not None
+    exists = session.execute(
+        select(table).where(table.c[nav.link_source] == source_id, table.c[nav.link_target] == target_id)
+    ).first()
+    if exists is None:
+        session.execute(insert(table).values({nav.link_source: source_id, nav.link_target: target_id}))
+
+
+def _historical_location(session: Session, thing_id: int, location_ids: list[int]) -> None:
+    """A Thing's location changed: the spec keeps the history."""
+    history = HistoricalLocation(time=utcnow(), thing_id=thing_id)
+    session.add(history)
+    session.flush()
+    for location_id in location_ids:
+        session.execute(
+            insert(historical_location_location).values(historical_location_id=history.id, location_id=location_id)
+        )
+
+
+def _assign(row: Any, entity: EntitySet, body: dict[str, Any], *, creating: bool) -> None:
+    for prop in entity.props:
+        if prop.name not in body:
+            if creating and prop.required and prop.kind != "result":
+                raise _bad(f"A {entity.singular} needs {prop.name}.", prop.name)
+            continue
+        value = body[prop.name]
+        if prop.kind in ("ro_interval", "ro_geojson"):
+            continue  # kept by the server
+        if prop.kind == "json":
+            if value is not None and not isinstance(value, (dict, list)):
+                raise _bad(f"{prop.name} must be a JSON object.", prop.name)
+            setattr(row, prop.column, json.dumps(value, ensure_ascii=False) if value is not None else None)
+        elif prop.kind == "geojson":
+            _set_geometry(row, prop.column, value, prop.name)
+        elif prop.kind == "time":
+            setattr(row, prop.column, parse_time(value, prop.name))
+        elif prop.kind == "interval":
+            start, end = parse_interval(value, prop.name)
+            setattr(row, prop.column, start)
+            setattr(row, prop.end_column or "", end)
+        else:
+            if value is None and prop.required:
+                raise _bad(f"{prop.name} may not be null.", prop.name)
+            if value is not None and not isinstance(value, str):
+                raise _bad(f"{prop.name} must be text.", prop.name)
+            setattr(row, prop.column, value)
+    if entity.name == "Datastreams" and "unitOfMeasurement" in body:
+        unit = body["unitOfMeasurement"]
+        if not isinstance(unit, dict):
+            raise _bad("unitOfMeasurement must be an object with name, symbol and definition.", "unitOfMeasurement")
+
+
+# ---------------------------------------------------------------- observations
+
+
+def _create_observation(session: Session, body: dict[str, Any], link: Link | None) -> Observation:
+    entity = SETS["Observations"]
+    known = {p.name for p in entity.props} | {n.name for n in entity.navs}
+    unknown = sorted(k for k in body if k not in known and not k.startswith("@iot."))
+    if unknown:
+        raise _bad(f"Observation has no property {unknown[0]!r}.", unknown[0])
+    if "Datastream" in body:
+        datastream = _reference(session, SETS["Datastreams"], body["Datastream"], "Datastream")
+    elif link is not None and link.parent_set.name == "Datastreams":
+        datastream = get(session, SETS["Datastreams"], link.parent_id)
+    else:
+        raise _bad("An Observation needs its Datastream.", "Datastream")
+    if "FeatureOfInterest" in body:
+        foi = _reference(session, SETS["FeaturesOfInterest"], body["FeatureOfInterest"], "FeatureOfInterest")
+    elif link is not None and link.parent_set.name == "FeaturesOfInterest":
+        foi = get(session, SETS["FeaturesOfInterest"], link.parent_id)
+    else:
+        foi = feature_for_thing(session, datastream.thing_id)
+    now = utcnow()
+    start, end = parse_interval(body["phenomenonTime"], "phenomenonTime") if "phenomenonTime" in body else (now, None)
+    _not_in_future(start, now, "phenomenonTime")
+    row = Observation(
+        phenomenon_time_start=start,
+        phenomenon_time_end=end,
+        result_time=parse_time(body["resultTime"], "resultTime") if body.get("resultTime") else None,
+        datastream_id=datastream.id,
+        feature_of_interest_id=foi.id,
+        **_result_columns(body.get("result")),
+    )
+    for name, column in (("resultQuality", "result_quality"), ("parameters", "parameters")):
+        if body.get(name) is not None:
+            setattr(row, column, json.dumps(body[name], ensure_ascii=False))
+    if body.get("validTime"):
+        row.valid_time_start, row.valid_time_end = parse_interval(body["validTime"], "validTime")
+    session.add(row)
+    session.flush()
+    _extend_datastream(session, datastream.id, start, end or start, row.result_time, _result_json(body["result"]))
+    events.emit(session, "sensing.observation_created", datastream=datastream.id, id=row.id)
+    return row
+
+
+def _result_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _not_in_future(moment: datetime, now: datetime, field: str) -> None:
+    if moment > now + FUTURE_TOLERANCE:
+        raise _bad(f"{field} {moment.isoformat()} is in the future (more than five minutes ahead).", field)
+
+
+def feature_for_thing(session: Session, thing_id: int) -> FeatureOfInterest:
+    """The spec's automatic FeatureOfInterest: made from the Thing's current Location, once."""
+    location_id = session.scalar(
+        select(thing_location.c.location_id)
+        .where(thing_location.c.thing_id == thing_id)
+        .order_by(thing_location.c.location_id.desc())
+    )
+    if location_id is None:
+        raise _bad("The Observation has no FeatureOfInterest and its Thing has no Location to make one from.")
+    existing = session.scalar(select(FeatureOfInterest).where(FeatureOfInterest.location_id == location_id))
+    if existing is not None:
+        return existing
+    location = session.get(Location, location_id)
+    assert location is not None
+    foi = FeatureOfInterest(
+        name=location.name,
+        description=location.description,
+        encoding_type=location.encoding_type,
+        feature=location.location,
+        geometry=location.geometry,
+        min_lon=location.min_lon,
+        min_lat=location.min_lat,
+        max_lon=location.max_lon,
+        max_lat=location.max_lat,
+        location_id=location_id,
+    )
+    session.add(foi)
+    session.flush()
+    return foi
+
+
+def _extend_datastream(
+    session: Session, datastream_id: int, start: datetime, end: datetime, result_time: datetime | None, latest: str
+) -> None:
+    """Grow the datastream's phenomenon and result time extents; keep the newest value for cheap reads."""
+    ds = session.get(Datastream, datastream_id)
+    assert ds is not None
+    ds.phenomenon_time_start = min(ds.phenomenon_time_start or start, start)
+    ds.phenomenon_time_end = max(ds.phenomenon_time_end or end, end)
+    if result_time is not None:
+        ds.result_time_start = min(ds.result_time_start or result_time, result_time)
+        ds.result_time_end = max(ds.result_time_end or result_time, result_time)
+    if ds.latest_time is None or start >= ds.latest_time:
+        ds.latest_time, ds.latest_result = start, latest
+
+
+@dataclass
+class BatchResult:
+    links: list[str]  # one per row: the new Observation's selfLink, or "error"
+    stored: int
+    errors: list[str]
+
+
+def create_observations(session: Session, principal: Principal, body: Any, base: str) -> BatchResult:
+    """CreateObservations (dataArray): rows are checked one by one; a bad row answers "error" in its place
+    (as the spec's response does) and the others are stored together, with one audit record."""
+    if not isinstance(body, list):
+        raise _bad("The body must be a list of {Datastream, components, dataArray} objects.")
+    rows: list[dict[str, Any]] = []
+    links: list[str | None] = []
+    errors: list[str] = []
+    extents: dict[int, list[Any]] = {}
+    now = utcnow()
+    total = sum(len(group.get("dataArray") or []) for group in body if isinstance(group, dict))
+    if total > MAX_BATCH:
+        raise Problem(413, f"The batch has {total} observations; send at most {MAX_BATCH} per request.")
+    datastreams = _batch_datastreams(session, body)
+    check_device_may_write(session, principal, set(datastreams.values()))
+    for g, group in enumerate(body):
+        datastream_id = datastreams.get(g)
+        components = group.get("components") if isinstance(group, dict) else None
+        if not isinstance(components, list) or "result" not in components:
+            raise _bad(f"Group {g}: components must be a list naming at least result.", f"[{g}].components")
+        unknown = [
+            c
+            for c in components
+            if c
+            not in (
+                "phenomenonTime",
+                "result",
+                "resultTime",
+                "FeatureOfInterest/id",
+                "parameters",
+                "resultQuality",
+                "validTime",
+            )
+        ]
+        if unknown:
+            raise _bad(f"Group {g}: unknown component {unknown[0]!r}.", f"[{g}].components")
+        for r, values in enumerate(group.get("dataArray") or []):
+            try:
+                rows.append(_batch_row(session, datastream_id, components, values, now))
+                links.append(None)
+            except Problem as problem:
+                errors.append(f"group {g} row {r}: {problem.detail}")
+                links.append("error")
+    if rows:
+        inserted = _insert_observations(session, rows)
+        for row in rows:
+            extents.setdefault(row["datastream_id"], []).append(row)
+        ids = iter(inserted)
+        links = [f"{base}/Observations({next(ids)})" if link is None else link for link in links]
+        for datastream_id, group_rows in extents.items():
+            newest = max(group_rows, key=lambda r: r["phenomenon_time_start"])
+            first = min(r["phenomenon_time_start"] for r in group_rows)
+            last = max(r["phenomenon_time_end"] or r["phenomenon_time_start"] for r in group_rows)
+            _extend_datastream(session, datastream_id, first, last, None, json.dumps(_stored_result(newest)))
+        audit.append(session, "sensing.observations_created", "sta_datastream", ",".join(map(str, extents)),
+                     after={"count": len(rows)})  # fmt: skip
+        events.emit(session, "sensing.observations_created", datastreams=sorted(extents), count=len(rows))
+    return BatchResult([link or "error" for link in links], len(rows), errors)
+
+
+def _stored_result(row: dict[str, Any]) -> Any:
+    if row["result_number"] is not None:
+        return int(row["result_number"]) if row["result_json"] == "int" else row["result_number"]
+    for key in ("result_string", "result_boolean"):
+        if row[key] is not None:
+            return row[key]
+    return json.loads(row["result_json"]) if row["result_json"] else None
+
+
+def _batch_datastreams(session: Session, body: list[Any]) -> dict[int, int]:
+    found = {}
+    for g, group in enumerate(body):
+        reference = group.get("Datastream") if isinstance(group, dict) else None
+        if not isinstance(reference, dict) or "@iot.id" not in reference:
+            raise _bad(f'Group {g} must name its Datastream as {{"@iot.id": n}}.', f"[{g}].Datastream")
+        try:
+            found[g] = get(session, SETS["Datastreams"], int(reference["@iot.id"])).id
+        except (TypeError, ValueError, NotFound) as exc:
+            raise _bad(f"Group {g}: no Datastream {reference['@iot.id']!r}.", f"[{g}].Datastream") from exc
+    return found
+
+
+_FOI_CACHE = "sensing_foi_cache"
+
+
+def _batch_row(
+    session: Session, datastream_id: int | None, components: list[str], values: Any, now: datetime
+) -> dict[str, Any]:
+    if not isinstance(values, list) or len(values) != len(components):
+        raise _bad(f"a row must have {len(components)} values, as many as the components")
+    item = dict(zip(components, values, strict=True))
+    start, end = parse_interval(item["phenomenonTime"], "phenomenonTime") if "phenomenonTime" in item else (now, None)
+    _not_in_future(start, now, "phenomenonTime")
+    foi_id = item.get("FeatureOfInterest/id")
+    if foi_id is None:
+        cache = session.info.setdefault(_FOI_CACHE, {})
+        if datastream_id not in cache:
+            ds = session.get(Datastream, datastream_id)
+            cache[datastream_id] = feature_for_thing(session, ds.thing_id).id  # type: ignore[union-attr]
+        foi_id = cache[datastream_id]
+    return {
+        "phenomenon_time_start": start,
+        "phenomenon_time_end": end,
+        "result_time": parse_time(item["resultTime"], "resultTime") if item.get("resultTime") else None,
+        "result_quality": json.dumps(item["resultQuality"]) if item.get("resultQuality") is not None else None,
+        "parameters": json.dumps(item["parameters"]) if item.get("parameters") is not None else None,
+        "valid_time_start": None,
+        "valid_time_end": None,
+        "datastream_id": datastream_id,
+        "feature_of_interest_id": int(foi_id),
+        **_result_columns(item["result"]),
+    }
+
+
+def _insert_observations(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Bulk insert returning the new ids in order (one statement per chunk)."""
+    ids: list[int] = []
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        result = session.execute(insert(Observation).returning(Observation.id, sort_by_parameter_order=True), chunk)
+        ids.extend(result.scalars())
+    session.info.pop(_FOI_CACHE, None)
+    return ids
+
+
+# ---------------------------------------------------------------- change and delete
+
+
+def patch(session: Session, entity: EntitySet, entity_id: int, body: Any) -> Any:
+    if not isinstance(body, dict):
+        raise _bad("The body must be a JSON object with the properties to change.")
+    row = get(session, entity, entity_id)
+    known = {p.name for p in entity.props} | {n.name for n in entity.navs if not n.many}
+    unknown = sorted(k for k in body if k not in known and not k.startswith("@iot."))
+    if unknown:
+        raise _bad(f"{entity.singular} has no property {unknown[0]!r} to change.", unknown[0])
+    if entity.name == "Observations" and "result" in body:
+        for column, value in _result_columns(body["result"]).items():
+            setattr(row, column, value)
+        body = {k: v for k, v in body.items() if k != "result"}
+    _assign(row, entity, body, creating=False)
+    for nav in (n for n in entity.navs if not n.many and n.name in body):
+        setattr(row, nav.source_fk or "", _reference(session, SETS[nav.target], body[nav.name], nav.name).id)
+    session.flush()
+    events.emit(session, f"sensing.{entity.singular.lower()}_changed", id=row.id)
+    return row
+
+
+def remove(session: Session, entity: EntitySet, entity_id: int) -> None:
+    """Delete with the spec's integrity: what cannot exist without the entity goes with it (a Thing's
+    Datastreams and their Observations; a Sensor's or ObservedProperty's Datastreams; a Feature's
+    Observations). The database cascades; the audit chain records what was asked."""
+    get(session, entity, entity_id)
+    if entity.name == "Observations":
+        session.execute(delete(Observation).where(Observation.id == entity_id))
+    else:
+        for child in _dependent_datastreams(entity, entity_id):
+            session.execute(delete(Observation).where(Observation.datastream_id.in_(child)))
+            session.execute(delete(Datastream).where(Datastream.id.in_(child)))
+        if entity.name == "FeaturesOfInterest":
+            session.execute(delete(Observation).where(Observation.feature_of_interest_id == entity_id))
+        if entity.name == "Things":
+            session.execute(delete(HistoricalLocation).where(HistoricalLocation.thing_id == entity_id))
+            session.execute(delete(ThingDevice).where(ThingDevice.thing_id == entity_id))
+        for nav in (n for n in entity.navs if n.link is not None):
+            session.execute(delete(nav.link).where(nav.link.c[nav.link_source] == entity_id))  # type: ignore[union-attr]
+        session.execute(delete(entity.model).where(entity.model.id == entity_id))
+    audit.append(session, f"sensing.{entity.singular.lower()}_deleted", entity.model.__tablename__, entity_id)
+    events.emit(session, f"sensing.{entity.singular.lower()}_deleted", id=entity_id)
+
+
+def _dependent_datastreams(entity: EntitySet, entity_id: int) -> list[Any]:
+    column = {"Things": "thing_id", "Sensors": "sensor_id", "ObservedProperties": "observed_property_id"}
+    if entity.name in column:
+        return [select(Datastream.id).where(getattr(Datastream, column[entity.name]) == entity_id)]
+    if entity.name == "Datastreams":
+        return [select(Datastream.id).where(Datastream.id == entity_id)]
+    return []
+
+
+def latest(session: Session, datastream_ids: list[int] | None = None) -> list[Datastream]:
+    """Datastreams with their newest value and time (kept by the ingest: no scan of observations)."""
+    statement = select(Datastream).order_by(Datastream.id)
+    if datastream_ids:
+        statement = statement.where(Datastream.id.in_(datastream_ids))
+    return list(session.scalars(statement))
