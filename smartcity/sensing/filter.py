@@ -318,9 +318,11 @@ def parse_orderby(text: str) -> list[tuple[Any, bool]]:
     items = []
     while True:
         expression = parser.additive()
-        descending = bool(parser.keyword("desc"))
-        if not descending:
-            parser.keyword("asc")
+        direction = parser.peek()
+        descending = False
+        if direction is not None and direction.kind == "name" and direction.text.lower() in ("asc", "desc"):
+            parser.index += 1  # clients send ASC/DESC too; OData's own spelling is lower case
+            descending = direction.text.lower() == "desc"
         items.append((expression, descending))
         if not parser.punct(","):
             break

@@ -180,8 +180,9 @@ def create(session: Session, entity: EntitySet, body: Any, link: Link | None = N
 
 
 def _reference(session: Session, entity: EntitySet, value: Any, field: str) -> Any:
-    """A linked entity: ``{"@iot.id": n}`` for an existing one, or a full object to create (deep insert)."""
-    if isinstance(value, dict) and set(value) == {"@iot.id"}:
+    """A linked entity: an object with ``@iot.id`` names an existing one (other properties sent with it are
+    not applied, as SensorThings clients send whole entities); without it, a new one (deep insert)."""
+    if isinstance(value, dict) and "@iot.id" in value:
         try:
             return get(session, entity, int(value["@iot.id"]))
         except (TypeError, ValueError) as exc:
@@ -241,7 +242,7 @@ def _create_children(session: Session, entity: EntitySet, row: Any, nav: Nav, it
             _link(session, nav, row.id, child.id)
             created.append(child.id)
         else:
-            if isinstance(item, dict) and set(item) == {"@iot.id"}:
+            if isinstance(item, dict) and "@iot.id" in item:
                 raise _bad(f"{nav.name}: link existing {target.name} from their side.", nav.name)
             child_link = Link(entity, row.id, nav)
             create(session, target, item, child_link)

@@ -74,9 +74,11 @@ def test_revoked_and_expired_tokens_are_refused(client, city, database) -> None:
 
 
 def test_malformed_authorization_header_is_401(client, city) -> None:
-    response = client.get("/api/me", headers={"Authorization": "Basic abc"})
+    response = client.get("/api/me", headers={"Authorization": "Token abc"})
     assert response.status_code == 401
     assert "Bearer <token>" in response.json()["detail"]
+    garbled = client.get("/api/me", headers={"Authorization": "Basic abc"})
+    assert garbled.status_code == 401 and "base64" in garbled.json()["detail"]
 
 
 def test_api_key_acts_as_its_account_until_revoked(client, city) -> None:
