@@ -70,6 +70,21 @@ def _warm_indexes(database: Database) -> None:
         logging.getLogger(__name__).exception("warming the places index failed")
 
 
+def _start_notifier(settings: Settings) -> Any:
+    """SensorThings MQTT notifications from this process, when a broker is configured."""
+    if not settings.mqtt_url:
+        return None
+    from smartcity.sensing.mqtt import Notifier
+
+    notifier = Notifier(settings)
+    try:
+        notifier.start()
+    except OSError:
+        logging.getLogger(__name__).exception("MQTT broker unreachable: SensorThings notifications are off")
+        return None
+    return notifier
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = Database(settings)
@@ -78,7 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         if settings.env != "test":  # build the point→grid index now rather than on the first request
             threading.Thread(target=_warm_indexes, args=(database,), name="warm-indexes", daemon=True).start()
+        notifier = _start_notifier(settings)
         yield
+        if notifier is not None:
+            notifier.stop()
         database.dispose()
 
     app = FastAPI(

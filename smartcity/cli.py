@@ -10,6 +10,7 @@ from smartcity.cases import cli as cases_cli
 from smartcity.config import Settings, get_settings
 from smartcity.hotline import cli as hotline_cli
 from smartcity.places import cli as places_cli
+from smartcity.sensing import cli as sensing_cli
 
 app = typer.Typer(
     help="Smart-city operations platform. Configure with SMARTCITY_* variables or a .env file.",
@@ -29,6 +30,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(places_cli.app, name="places")
 app.add_typer(cases_cli.app, name="cases")
 app.add_typer(hotline_cli.app, name="hotline")
+app.add_typer(sensing_cli.app, name="sensing")
 
 
 def _settings() -> Settings:
@@ -241,8 +243,8 @@ def config_check() -> None:
         value = getattr(settings, name)
         if name == "secret_key":
             value = "(set)" if value else "(generated into var/secret_key)"
-        elif name == "database_url":
-            value = _redacted(value)
+        elif name in ("database_url", "mqtt_url"):
+            value = _redacted(value) if value else "(not set)"
         typer.echo(f"SMARTCITY_{name.upper():<22} {value}    # {field.description}")
 
 

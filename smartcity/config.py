@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     sta_max_batch_bytes: int = Field(
         33_554_432, gt=0, description="largest CreateObservations (dataArray) request body, in bytes"
     )
+    mqtt_url: str = Field(
+        "", description="the MQTT broker for SensorThings MQTT, e.g. mqtt://platform:secret@127.0.0.1:1883; empty: off"
+    )
+    mqtt_client_id: str = Field(
+        "smartcity-bridge", description="client id of the ingest bridge (its persistent broker session)"
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",

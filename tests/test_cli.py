@@ -190,3 +190,23 @@ def test_hotline_import_commands(run, tmp_path, database) -> None:
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Matter)) == 20  # X1 was refused with its file
         assert s.scalar(select(func.count()).select_from(Article)) == 25
+
+
+def test_sensing_bind_and_broker_acl(run, tmp_path, client, city) -> None:
+    from tests.conftest import bearer
+    from tests.sensing.test_sta import STA, _station
+
+    thing = client.post(
+        f"{STA}/Things", json=_station("外白渡桥站", 121.49, 31.245), headers=bearer(client, "supervisor")
+    )
+    thing_id = thing.json()["@iot.id"]
+    assert run("sensing", "bind", "nobody", str(thing_id)).exit_code == 1
+    bound = run("sensing", "bind", "device", str(thing_id))
+    assert bound.exit_code == 0, bound.output
+    acl = tmp_path / "acl"
+    written = run("sensing", "broker-acl", str(acl), "--platform-user", "bridge")
+    assert written.exit_code == 0 and "1 device topics" in written.output
+    text = acl.read_text()
+    assert "user bridge\ntopic readwrite #" in text and "user device\n" in text
+    assert "topic write v1.1/Datastreams(1)/Observations" in text
+    assert run("sensing", "mqtt-bridge").exit_code == 2  # no broker configured

@@ -29,6 +29,17 @@ from smartcity.sensing.models import (
     thing_location,
 )
 
+NOTIFIED_COLUMNS = (
+    "phenomenon_time_start",
+    "phenomenon_time_end",
+    "result_time",
+    "result_number",
+    "result_string",
+    "result_boolean",
+    "result_json",
+    "datastream_id",
+    "feature_of_interest_id",
+)
 FUTURE_TOLERANCE = timedelta(minutes=5)  # device clocks drift; beyond this a time in the future is refused
 MAX_BATCH = 50_000
 
@@ -344,7 +355,14 @@ def _create_observation(session: Session, body: dict[str, Any], link: Link | Non
     session.add(row)
     session.flush()
     _extend_datastream(session, datastream.id, start, end or start, row.result_time, _result_json(body["result"]))
-    events.emit(session, "sensing.observation_created", datastream=datastream.id, id=row.id)
+    fields = {column: getattr(row, column) for column in NOTIFIED_COLUMNS}
+    events.emit(
+        session,
+        "sensing.observations_created",
+        datastreams=[datastream.id],
+        count=1,
+        observations=[_notification(row.id, fields)],
+    )
     return row
 
 
@@ -418,7 +436,6 @@ def create_observations(session: Session, principal: Principal, body: Any, base:
     rows: list[dict[str, Any]] = []
     links: list[str | None] = []
     errors: list[str] = []
-    extents: dict[int, list[Any]] = {}
     now = utcnow()
     total = sum(len(group.get("dataArray") or []) for group in body if isinstance(group, dict))
     if total > MAX_BATCH:
@@ -454,19 +471,8 @@ def create_observations(session: Session, principal: Principal, body: Any, base:
                 errors.append(f"group {g} row {r}: {problem.detail}")
                 links.append("error")
     if rows:
-        inserted = _insert_observations(session, rows)
-        for row in rows:
-            extents.setdefault(row["datastream_id"], []).append(row)
-        ids = iter(inserted)
+        ids = iter(_store_rows(session, rows, actor_note="http"))
         links = [f"{base}/Observations({next(ids)})" if link is None else link for link in links]
-        for datastream_id, group_rows in extents.items():
-            newest = max(group_rows, key=lambda r: r["phenomenon_time_start"])
-            first = min(r["phenomenon_time_start"] for r in group_rows)
-            last = max(r["phenomenon_time_end"] or r["phenomenon_time_start"] for r in group_rows)
-            _extend_datastream(session, datastream_id, first, last, None, json.dumps(_stored_result(newest)))
-        audit.append(session, "sensing.observations_created", "sta_datastream", ",".join(map(str, extents)),
-                     after={"count": len(rows)})  # fmt: skip
-        events.emit(session, "sensing.observations_created", datastreams=sorted(extents), count=len(rows))
     return BatchResult([link or "error" for link in links], len(rows), errors)
 
 
@@ -596,3 +602,78 @@ def latest(session: Session, datastream_ids: list[int] | None = None) -> list[Da
     if datastream_ids:
         statement = statement.where(Datastream.id.in_(datastream_ids))
     return list(session.scalars(statement))
+
+
+def ingest(session: Session, items: list[tuple[int, Any]]) -> list[str | None]:
+    """Observations arriving one message each (MQTT): ``(datastream id, payload)`` pairs, checked one by one
+    and the valid ones written together. Returns, per item, None when stored or the reason it was not."""
+    now = utcnow()
+    known = set(session.scalars(select(Datastream.id).where(Datastream.id.in_({d for d, _ in items}))))
+    rows, outcome = [], []
+    allowed = {p.name for p in SETS["Observations"].props}
+    for datastream_id, payload in items:
+        try:
+            if datastream_id not in known:
+                raise _bad(f"no Datastream {datastream_id}")
+            if not isinstance(payload, dict):
+                raise _bad("the message must be a JSON object: an Observation")
+            unknown = sorted(
+                k for k in payload if k not in allowed and not k.startswith("@iot.") and k != "FeatureOfInterest"
+            )
+            if unknown:
+                raise _bad(f"Observation has no property {unknown[0]!r}")
+            components = [
+                k for k in ("phenomenonTime", "result", "resultTime", "parameters", "resultQuality") if k in payload
+            ]
+            if "result" not in payload:
+                raise _bad("result is required")
+            values = [payload[k] for k in components]
+            foi = payload.get("FeatureOfInterest")
+            if isinstance(foi, dict) and "@iot.id" in foi:
+                components, values = [*components, "FeatureOfInterest/id"], [*values, foi["@iot.id"]]
+            rows.append(_batch_row(session, datastream_id, components, values, now))
+            outcome.append(None)
+        except Problem as problem:
+            outcome.append(problem.detail)
+    if rows:
+        _store_rows(session, rows, actor_note="mqtt")
+    return outcome
+
+
+def _store_rows(session: Session, rows: list[dict[str, Any]], *, actor_note: str) -> list[int]:
+    inserted = _insert_observations(session, rows)
+    extents: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        extents.setdefault(row["datastream_id"], []).append(row)
+    for datastream_id, group_rows in extents.items():
+        # the newest by time; of equal times, the one that came last
+        newest = max(enumerate(group_rows), key=lambda pair: (pair[1]["phenomenon_time_start"], pair[0]))[1]
+        first = min(r["phenomenon_time_start"] for r in group_rows)
+        last = max(r["phenomenon_time_end"] or r["phenomenon_time_start"] for r in group_rows)
+        _extend_datastream(session, datastream_id, first, last, None, json.dumps(_stored_result(newest)))
+    audit.append(session, "sensing.observations_created", "sta_datastream", ",".join(map(str, extents)),
+                 after={"count": len(rows), "via": actor_note})  # fmt: skip
+    events.emit(
+        session,
+        "sensing.observations_created",
+        datastreams=sorted(extents),
+        count=len(rows),
+        observations=[_notification(i, r) for i, r in zip(inserted, rows, strict=True)],
+    )
+    return inserted
+
+
+def _notification(observation_id: int, row: dict[str, Any]) -> dict[str, Any]:
+    """What MQTT subscribers get for a new Observation (the entity's own properties)."""
+    from smartcity.sensing.query import iso
+
+    end = row["phenomenon_time_end"]
+    start = iso(row["phenomenon_time_start"])
+    return {
+        "@iot.id": observation_id,
+        "phenomenonTime": f"{start}/{iso(end)}" if end else start,
+        "resultTime": iso(row["result_time"]),
+        "result": _stored_result(row),
+        "datastream": row["datastream_id"],
+        "featureOfInterest": row["feature_of_interest_id"],
+    }

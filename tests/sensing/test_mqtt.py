@@ -1,0 +1,186 @@
+"""SensorThings over MQTT through a real Mosquitto (Debian's package, started here on a free port): devices
+publish observations that are stored before they are acknowledged, the broker's ACL (written from the
+device bindings) keeps a device to its own datastreams, and subscribers are notified of new observations."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import func, select
+
+from smartcity.sensing import mqtt as bridge_module
+from smartcity.sensing import service
+from smartcity.sensing.models import Observation
+from tests.conftest import bearer
+from tests.sensing.test_sta import STA, _station
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+PASSWORDS = {"platform": "platform-secret-1", "device": "device-secret-1", "stranger": "stranger-secret-1"}
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
+    if not Path(MOSQUITTO).exists():
+        message = "Debian's mosquitto is not installed; run scripts/install-system-deps mosquitto"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("mosquitto")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    passwords = folder / "passwd"
+    for user, password in PASSWORDS.items():
+        flags = ["-c"] if not passwords.exists() else []
+        subprocess.run(
+            [
+                shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
+                *flags,
+                "-b",
+                str(passwords),
+                user,
+                password,
+            ],
+            check=True,
+        )
+    acl = folder / "acl"
+    acl.write_text("user platform\ntopic readwrite #\n", encoding="utf-8")
+    config = folder / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
+        f"persistence false\nlog_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else ""),
+        encoding="utf-8",
+    )
+    process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=subprocess.PIPE)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield {"port": port, "acl": acl, "pid": process.pid}
+    process.terminate()
+    process.wait(5)
+
+
+def _client(broker, user: str, client_id: str) -> mqtt.Client:  # type: ignore[no-untyped-def]
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, PASSWORDS[user])
+    client.connect("127.0.0.1", broker["port"])
+    client.loop_start()
+    return client
+
+
+@pytest.fixture
+def running(broker, settings, database, client, city):  # type: ignore[no-untyped-def]
+    """Two stations, the device bound to the first, the broker's ACL written from that, a running bridge."""
+    ids = {}
+    for name, lon, lat in (("外白渡桥站", 121.4906, 31.2452), ("武宁路桥站", 121.4305, 31.2398)):
+        thing = client.post(f"{STA}/Things", json=_station(name, lon, lat), headers=bearer(client, "supervisor")).json()
+        ids[name] = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams").json()["value"][0]["@iot.id"]
+    with database.session() as s:
+        service.bind_device(s, s.get(service.Datastream, ids["外白渡桥站"]).thing_id, "device")
+    assert bridge_module.acl_file(database, broker["acl"], "platform") == 1
+    os.kill(broker["pid"], signal.SIGHUP)  # the broker reloads its ACL
+    time.sleep(0.3)
+    configured = settings.model_copy(
+        update={"mqtt_url": f"mqtt://platform:{PASSWORDS['platform']}@127.0.0.1:{broker['port']}",
+                "mqtt_client_id": f"bridge-{time.monotonic_ns()}"}
+    )  # fmt: skip
+    bridge = bridge_module.Bridge(configured, database)
+    bridge.start()
+    yield ids, bridge, configured
+    bridge.stop()
+
+
+def _stored(database) -> int:
+    with database.session() as s:
+        return s.scalar(select(func.count()).select_from(Observation)) or 0
+
+
+def _wait_for(check, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def test_device_publications_are_stored_and_the_acl_keeps_it_to_its_own(broker, running, database) -> None:
+    ids, bridge, _ = running
+    device = _client(broker, "device", "gauge-1")
+    own = f"v1.1/Datastreams({ids['外白渡桥站']})/Observations"
+    for level in (3.1, 3.2, 3.3):
+        device.publish(own, json.dumps({"result": level}), qos=1).wait_for_publish(5)
+    assert _wait_for(lambda: _stored(database) == 3)
+    foreign = device.publish(f"v1.1/Datastreams({ids['武宁路桥站']})/Observations", json.dumps({"result": 9}), qos=1)
+    foreign.wait_for_publish(5)
+    device.publish(own, b"not json", qos=1).wait_for_publish(5)
+    device.publish(own, json.dumps({"result": 1, "colour": "red"}), qos=1).wait_for_publish(5)
+    assert _wait_for(lambda: bridge.counters.rejected == 1)  # the unknown property; not-JSON is dropped
+    time.sleep(0.3)
+    assert _stored(database) == 3  # the broker refused the foreign topic; nothing bad was stored
+    with database.session() as s:
+        latest = s.get(service.Datastream, ids["外白渡桥站"])
+        assert json.loads(latest.latest_result) == 3.3
+    device.loop_stop()
+
+
+def test_a_message_the_database_did_not_take_is_delivered_again(broker, running, database, monkeypatch) -> None:
+    ids, _, _ = running
+    real = service.ingest
+    failures = []
+
+    def failing_once(session, items):  # type: ignore[no-untyped-def]
+        if not failures:
+            failures.append(items)
+            raise OSError("database went away")
+        return real(session, items)
+
+    monkeypatch.setattr(service, "ingest", failing_once)
+    device = _client(broker, "device", "gauge-2")
+    device.publish(f"v1.1/Datastreams({ids['外白渡桥站']})/Observations", json.dumps({"result": 7.5}), qos=1)
+    assert _wait_for(lambda: _stored(database) == 1, 10)  # redelivered after the failed write, stored once
+    time.sleep(0.5)
+    assert _stored(database) == 1 and len(failures) == 1
+    device.loop_stop()
+
+
+def test_subscribers_are_notified_of_new_observations(broker, running, database, client) -> None:
+    ids, _, configured = running
+    received: list[dict] = []
+    got = threading.Event()
+    listener = _client(broker, "platform", "listener")
+
+    def on_message(_c, _u, message):  # type: ignore[no-untyped-def]
+        received.append(json.loads(message.payload))
+        got.set()
+
+    listener.on_message = on_message
+    listener.subscribe(f"v1.1/Datastreams({ids['武宁路桥站']})/Observations", qos=1)
+    time.sleep(0.3)
+    notifier = bridge_module.Notifier(configured)
+    notifier.start()
+    try:
+        response = client.post(
+            f"{STA}/Datastreams({ids['武宁路桥站']})/Observations",
+            json={"result": 4.2},
+            headers=bearer(client, "supervisor"),
+        )
+        assert response.status_code == 201
+        assert got.wait(5)
+    finally:
+        notifier.stop()
+    assert received[0]["result"] == 4.2 and received[0]["@iot.id"] == response.json()["@iot.id"]
+    assert _stored(database) == 1  # the bridge skipped the server's own notification on that topic
