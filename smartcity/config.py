@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(
         "smartcity-bridge", description="client id of the ingest bridge (its persistent broker session)"
     )
+    sta_device_writes_per_minute: int = Field(
+        600, gt=0, description="SensorThings write requests one device may send per minute (more get 429)"
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smartcity.core.db import Base, Database, UTCDateTime, utcnow
+from smartcity.core.deps import SessionDep
 from smartcity.core.errors import Problem
 
 
@@ -64,7 +65,10 @@ def purge(database: Database, older_than: timedelta) -> int:
 def limited(name: str, per_hour: Callable[[Any], int]) -> Any:
     """Dependency: at most ``per_hour(settings)`` requests per client address per hour for ``name``."""
 
-    def check(request: Request) -> None:
+    def check(request: Request, session: SessionDep) -> None:
+        # End the request's transaction (it has only read credentials so far): on SQLite it would hold
+        # the single write lock the count needs.
+        session.commit()
         address = request.client.host if request.client else "unknown"
         settings = request.app.state.settings
         retry = hit(request.app.state.database, f"{name}:{address}", per_hour(settings), timedelta(hours=1))

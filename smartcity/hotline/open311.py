@@ -257,7 +257,8 @@ def _client(session: Session, request: Request, form: Any) -> str:
     return user.username
 
 
-def _limit(request: Request) -> None:
+def _limit(request: Request, session: Session) -> None:
+    session.commit()  # the count has its own transaction; free SQLite's writer from the request's reads
     address = request.client.host if request.client else "unknown"
     limit = request.app.state.settings.hotline_public_per_hour
     retry = ratelimit.hit(request.app.state.database, f"hotline-public:{address}", limit, timedelta(hours=1))
@@ -281,7 +282,7 @@ async def create_request(fmt: str, request: Request, session: SessionDep, _: Pri
 
     def build() -> Response:
         _check_jurisdiction(request, form)
-        _limit(request)
+        _limit(request, session)
         client = _client(session, request, form)
         code = (form.get("service_code") or "").strip()
         if not code:
@@ -486,7 +487,7 @@ async def post_update(fmt: str, request: Request, session: SessionDep, _: Princi
 
     def build() -> Response:
         _check_jurisdiction(request, form)
-        _limit(request)
+        _limit(request, session)
         client = _client(session, request, form)
         number = (form.get("service_request_id") or "").strip()
         if not number:

@@ -190,10 +190,35 @@ async def _json(request: Request) -> Any:
         ) from exc
 
 
+def _throttle(request: Request, session: SessionDep, principal: Principal) -> None:
+    """A device gets its own budget of write requests per minute: one flooding device is refused (429)
+    while the others go on. Managers and the MQTT bridge are not counted."""
+    if service.may_manage(principal):
+        return
+    # The count has a transaction of its own; end the request's (it has only read the credentials) so
+    # that SQLite's single writer is free for it.
+    session.commit()
+    from datetime import timedelta
+
+    from smartcity.core import ratelimit
+
+    limit = request.app.state.settings.sta_device_writes_per_minute
+    retry = ratelimit.hit(request.app.state.database, f"sta-write:{principal.username}", limit, timedelta(minutes=1))
+    if retry is not None:
+        raise Problem(
+            429,
+            f"This device sent more than {limit} write requests this minute; slow down or batch them "
+            f"(CreateObservations). Try again in {retry} s.",
+            code="device-throttled",
+            headers={"Retry-After": str(retry)},
+        )
+
+
 @router.post("/CreateObservations", summary="Create observations in bulk (dataArray)", status_code=201)
 async def create_observations(
     request: Request, session: SessionDep, principal: Annotated[Principal, require("sensing.read")]
 ) -> JSONResponse:
+    _throttle(request, session, principal)
     body = await _json(request)
     result = service.create_observations(session, principal, body, _base(request))
     return JSONResponse(result.links, status_code=201)
@@ -203,6 +228,7 @@ async def create_observations(
 async def create(
     path: str, request: Request, session: SessionDep, principal: Annotated[Principal, require("sensing.read")]
 ) -> JSONResponse:
+    _throttle(request, session, principal)
     body = await _json(request)
     target = resolve(session, path)
     if target.row is not None or target.prop is not None:

@@ -130,11 +130,12 @@ class FeatureOfInterest(Geometry, Base):
 
 
 class Observation(Base):
-    """One value. (datastream, phenomenon time) is indexed: a series reads as one index range."""
+    """One value. (datastream, phenomenon time) is a unique index: a series reads as one index range, and
+    a device that sends the same reading twice (a retry) does not double it — see docs/sensing.md."""
 
     __tablename__ = "sta_observation"
     __audited__ = False  # written in bulk; the ingest is audited, not each value
-    __table_args__ = (Index("ix_sta_observation_series", "datastream_id", "phenomenon_time_start"),)
+    __table_args__ = (Index("ix_sta_observation_series", "datastream_id", "phenomenon_time_start", unique=True),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     phenomenon_time_start: Mapped[datetime] = mapped_column(UTCDateTime)

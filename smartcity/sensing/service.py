@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from smartcity.core import audit, events
 from smartcity.core.db import utcnow
-from smartcity.core.errors import NotFound, Problem
+from smartcity.core.errors import Conflict, NotFound, Problem
 from smartcity.security import Principal
 from smartcity.sensing.entities import SETS, EntitySet, Nav
 from smartcity.sensing.models import (
@@ -339,6 +339,12 @@ def _create_observation(session: Session, body: dict[str, Any], link: Link | Non
     now = utcnow()
     start, end = parse_interval(body["phenomenonTime"], "phenomenonTime") if "phenomenonTime" in body else (now, None)
     _not_in_future(start, now, "phenomenonTime")
+    if _existing_times(session, {datastream.id: [start]}):
+        raise Conflict(
+            f"Datastream {datastream.id} already has an Observation at {start.isoformat()}; "
+            "one reading per datastream and time (a repeated send is not stored twice).",
+            code="duplicate-observation",
+        )
     row = Observation(
         phenomenon_time_start=start,
         phenomenon_time_end=end,
@@ -470,9 +476,20 @@ def create_observations(session: Session, principal: Principal, body: Any, base:
             except Problem as problem:
                 errors.append(f"group {g} row {r}: {problem.detail}")
                 links.append("error")
+    flags = duplicates(session, rows)
+    valid_positions = [position for position, link in enumerate(links) if link is None]
+    kept = []
+    for position, is_repeat in zip(valid_positions, flags, strict=True):
+        if is_repeat:
+            links[position] = "error"
+            errors.append(f"row {position}: a reading at that time is already stored")
+        else:
+            kept.append(position)
+    rows = [row for row, is_repeat in zip(rows, flags, strict=True) if not is_repeat]
     if rows:
         ids = iter(_store_rows(session, rows, actor_note="http"))
-        links = [f"{base}/Observations({next(ids)})" if link is None else link for link in links]
+        for position in kept:
+            links[position] = f"{base}/Observations({next(ids)})"
     return BatchResult([link or "error" for link in links], len(rows), errors)
 
 
@@ -635,9 +652,51 @@ def ingest(session: Session, items: list[tuple[int, Any]]) -> list[str | None]:
             outcome.append(None)
         except Problem as problem:
             outcome.append(problem.detail)
-    if rows:
-        _store_rows(session, rows, actor_note="mqtt")
+    flags = iter(duplicates(session, rows))
+    stored_rows = []
+    row_iter = iter(rows)
+    for position, reason in enumerate(outcome):
+        if reason is None:
+            row = next(row_iter)
+            if next(flags):
+                outcome[position] = "a reading at that time is already stored (repeated send)"
+            else:
+                stored_rows.append(row)
+    if stored_rows:
+        _store_rows(session, stored_rows, actor_note="mqtt")
     return outcome
+
+
+def _existing_times(session: Session, wanted: dict[int, list[datetime]]) -> set[tuple[int, datetime]]:
+    """Which (datastream, phenomenon time) pairs are already stored."""
+    found: set[tuple[int, datetime]] = set()
+    for datastream_id, times in wanted.items():
+        for start in range(0, len(times), 500):
+            chunk = times[start : start + 500]
+            found |= {
+                (datastream_id, t)
+                for t in session.scalars(
+                    select(Observation.phenomenon_time_start).where(
+                        Observation.datastream_id == datastream_id, Observation.phenomenon_time_start.in_(chunk)
+                    )
+                )
+            }
+    return found
+
+
+def duplicates(session: Session, rows: list[dict[str, Any]]) -> list[bool]:
+    """Per row: does it repeat a stored reading, or an earlier row of the same batch?"""
+    wanted: dict[int, list[datetime]] = {}
+    for row in rows:
+        wanted.setdefault(row["datastream_id"], []).append(row["phenomenon_time_start"])
+    stored = _existing_times(session, wanted)
+    seen: set[tuple[int, datetime]] = set()
+    result = []
+    for row in rows:
+        key = (row["datastream_id"], row["phenomenon_time_start"])
+        result.append(key in stored or key in seen)
+        seen.add(key)
+    return result
 
 
 def _store_rows(session: Session, rows: list[dict[str, Any]], *, actor_note: str) -> list[int]:

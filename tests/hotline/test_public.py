@@ -45,3 +45,18 @@ def test_rate_limit_per_address(client, ready, app) -> None:
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     track = client.get("/api/hotline/public/track", params={"number": "H20000101000001", "phone_last4": "5678"})
     assert track.status_code == 429  # look-ups share the budget, so numbers cannot be probed
+
+
+def test_signed_in_staff_can_use_the_public_form_too(client, ready) -> None:
+    """The rate-limit count has its own transaction; a signed-in visitor's session must not block it."""
+    from tests.conftest import web_login
+
+    token = web_login(client, "operator")
+    form = {
+        "order_type": "suggestion",
+        "description": "建议增加公共自行车停放点",
+        "caller_phone": "13912345678",
+        "csrf_token": token,
+    }
+    response = client.post("/hotline/submit", data=form)
+    assert response.status_code == 201, response.text

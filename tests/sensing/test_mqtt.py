@@ -129,8 +129,12 @@ def test_device_publications_are_stored_and_the_acl_keeps_it_to_its_own(broker, 
     device.publish(own, b"not json", qos=1).wait_for_publish(5)
     device.publish(own, json.dumps({"result": 1, "colour": "red"}), qos=1).wait_for_publish(5)
     assert _wait_for(lambda: bridge.counters.rejected == 1)  # the unknown property; not-JSON is dropped
+    retry = json.dumps({"result": 3.3, "phenomenonTime": "2026-01-01T00:00:00Z"})
+    device.publish(own, retry, qos=1).wait_for_publish(5)
+    device.publish(own, retry, qos=1).wait_for_publish(5)  # a device's repeated send is not stored twice
+    assert _wait_for(lambda: bridge.counters.rejected == 2)
     time.sleep(0.3)
-    assert _stored(database) == 3  # the broker refused the foreign topic; nothing bad was stored
+    assert _stored(database) == 4  # the broker refused the foreign topic; nothing bad or repeated was stored
     with database.session() as s:
         latest = s.get(service.Datastream, ids["外白渡桥站"])
         assert json.loads(latest.latest_result) == 3.3

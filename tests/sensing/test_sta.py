@@ -278,3 +278,44 @@ def test_devices_write_only_their_own_things(client, database, stations) -> None
     assert client.post(f"{STA}/Things", json={"name": "mine"}, headers=basic).status_code == 403
     wrong = {"Authorization": "Basic " + __import__("base64").b64encode(b"device:correct-horse-9").decode()}
     assert client.post(f"{STA}/Things", json={"name": "x"}, headers=wrong).status_code == 401  # passwords are not keys
+
+
+def test_one_reading_per_datastream_and_time(client, stations) -> None:
+    ds = stations["外白渡桥站"]
+    assert _observe(client, ds, 3.0, 7).status_code == 201
+    again = _observe(client, ds, 3.0, 7)  # a device's retry
+    assert again.status_code == 409 and again.json()["type"].endswith("duplicate-observation")
+    stamp = (NOW - timedelta(minutes=7)).isoformat().replace("+00:00", "Z")
+    fresh = (NOW - timedelta(minutes=6)).isoformat().replace("+00:00", "Z")
+    body = [{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"],
+             "dataArray": [[stamp, 3.0], [fresh, 3.1], [fresh, 3.2]]}]  # fmt: skip
+    links = client.post(f"{STA}/CreateObservations", json=body, headers=bearer(client, "supervisor")).json()
+    assert [link == "error" for link in links] == [True, False, True]  # stored before; new; repeated in the batch
+    values = client.get(f"{STA}/Datastreams({ds})/Observations", params={"$orderby": "phenomenonTime"}).json()
+    assert [o["result"] for o in values["value"]] == [3.0, 3.1]
+
+
+def test_a_flooding_device_is_throttled_and_the_others_go_on(client, app, database, stations) -> None:
+    import base64
+
+    from smartcity.sensing import service
+    from tests.conftest import make_user
+
+    app.state.settings = app.state.settings.model_copy(update={"sta_device_writes_per_minute": 2})
+    headers = {}
+    with database.session() as s:
+        make_user(s, username="gauge2", role="device", department=None)
+        for name, station in (("device", "外白渡桥站"), ("gauge2", "武宁路桥站")):
+            key, _ = security.create_api_key(s, name=name, user=security.user_by_name(s, name))
+            service.bind_device(s, s.get(service.Datastream, stations[station]).thing_id, name)
+            headers[name] = {"Authorization": "Basic " + base64.b64encode(f"{name}:{key}".encode()).decode()}
+
+    def send(name: str, station: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"{STA}/Datastreams({stations[station]})/Observations", json={"result": 1.0}, headers=headers[name]
+        )
+
+    assert [send("device", "外白渡桥站").status_code for _ in range(3)] == [201, 201, 429]
+    refused = send("device", "外白渡桥站")
+    assert int(refused.headers["Retry-After"]) > 0 and "device-throttled" in refused.json()["type"]
+    assert send("gauge2", "武宁路桥站").status_code == 201  # the others go on

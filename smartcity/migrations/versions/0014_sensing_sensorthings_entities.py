@@ -222,7 +222,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_sta_observation_feature_of_interest_id"), ["feature_of_interest_id"], unique=False
         )
-        batch_op.create_index("ix_sta_observation_series", ["datastream_id", "phenomenon_time_start"], unique=False)
+        batch_op.create_index("ix_sta_observation_series", ["datastream_id", "phenomenon_time_start"], unique=True)
 
     # ### end Alembic commands ###
 
