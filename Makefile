@@ -32,7 +32,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/smartcity serve
 
 test: $(VENV)/.dev node_modules/.installed
-	@scripts/install-system-deps chromium || echo "Browser tests need Debian's chromium; they will be skipped."
+	@scripts/install-system-deps chromium mosquitto || echo "Browser and MQTT tests need Debian's chromium and mosquitto; they will be skipped."
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

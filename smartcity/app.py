@@ -32,6 +32,7 @@ from smartcity.security import Principal, public
 from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
 from smartcity.sensing import api as sensing_api
+from smartcity.sensing import pages as sensing_pages
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
 MODULE_ROUTERS: list[APIRouter] = [
@@ -46,6 +47,8 @@ MODULE_ROUTERS: list[APIRouter] = [
     hotline_pages.router,
     open311.router,
     sensing_api.router,
+    sensing_pages.api,
+    sensing_pages.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/places", StaticFiles(directory=places_pages.STATIC_DIR), name="places_static")
     app.mount("/static/cases", StaticFiles(directory=cases_pages.STATIC_DIR), name="cases_static")
     app.mount("/static/hotline", StaticFiles(directory=hotline_pages.STATIC_DIR), name="hotline_static")
+    app.mount("/static/sensing", StaticFiles(directory=sensing_pages.STATIC_DIR), name="sensing_static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
     app.include_router(apidocs.router)

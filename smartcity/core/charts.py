@@ -68,8 +68,10 @@ def line_chart(
     no_data: str = "no data",
     width: int = 640,
     height: int = 220,
+    label_every: int = 1,
 ) -> Markup:
-    """A trend: points in order (e.g. months), joined where consecutive values exist, each labelled."""
+    """A trend: points in order (e.g. months), joined where consecutive values exist; every
+    ``label_every``-th point is labelled on the axis (the description names them all)."""
     left, right, top_pad, bottom = 56, 16, 16, 40
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     values = [p.value for p in points if p.value is not None]
@@ -88,17 +90,18 @@ def line_chart(
     segment: list[str] = []
     for i, p in enumerate(points):
         x = left + i * step
-        parts.append(
-            f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="{TEXT}">'
-            f"{escape(_clip(p.label, 8))}</text>"
-        )
+        if i % max(1, label_every) == 0:
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="{TEXT}">'
+                f"{escape(_clip(p.label, 8))}</text>"
+            )
         if p.value is None:
             parts.append(_polyline(segment))
             segment = []
             continue
         px, py = xy(i, p.value)
         segment.append(f"{px:.1f},{py:.1f}")
-        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{BAR}"/>')
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{3.5 if len(points) <= 40 else 1.5}" fill="{BAR}"/>')
     parts.append(_polyline(segment))
     return _svg(title, _describe(points, fmt, no_data), width, height, "".join(parts))
 

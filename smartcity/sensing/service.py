@@ -360,7 +360,9 @@ def _create_observation(session: Session, body: dict[str, Any], link: Link | Non
         row.valid_time_start, row.valid_time_end = parse_interval(body["validTime"], "validTime")
     session.add(row)
     session.flush()
-    _extend_datastream(session, datastream.id, start, end or start, row.result_time, _result_json(body["result"]))
+    _extend_datastream(
+        session, datastream.id, start, end or start, row.result_time, (start, _result_json(body["result"]))
+    )
     fields = {column: getattr(row, column) for column in NOTIFIED_COLUMNS}
     events.emit(
         session,
@@ -413,9 +415,15 @@ def feature_for_thing(session: Session, thing_id: int) -> FeatureOfInterest:
 
 
 def _extend_datastream(
-    session: Session, datastream_id: int, start: datetime, end: datetime, result_time: datetime | None, latest: str
+    session: Session,
+    datastream_id: int,
+    start: datetime,
+    end: datetime,
+    result_time: datetime | None,
+    newest: tuple[datetime, str],
 ) -> None:
-    """Grow the datastream's phenomenon and result time extents; keep the newest value for cheap reads."""
+    """Grow the datastream's phenomenon and result time extents; keep the newest value (its time and JSON)
+    for cheap reads, unless an even newer one is already there (late data does not roll it back)."""
     ds = session.get(Datastream, datastream_id)
     assert ds is not None
     ds.phenomenon_time_start = min(ds.phenomenon_time_start or start, start)
@@ -423,8 +431,9 @@ def _extend_datastream(
     if result_time is not None:
         ds.result_time_start = min(ds.result_time_start or result_time, result_time)
         ds.result_time_end = max(ds.result_time_end or result_time, result_time)
-    if ds.latest_time is None or start >= ds.latest_time:
-        ds.latest_time, ds.latest_result = start, latest
+    moment, value = newest
+    if ds.latest_time is None or moment >= ds.latest_time:
+        ds.latest_time, ds.latest_result = moment, value
 
 
 @dataclass
@@ -709,7 +718,8 @@ def _store_rows(session: Session, rows: list[dict[str, Any]], *, actor_note: str
         newest = max(enumerate(group_rows), key=lambda pair: (pair[1]["phenomenon_time_start"], pair[0]))[1]
         first = min(r["phenomenon_time_start"] for r in group_rows)
         last = max(r["phenomenon_time_end"] or r["phenomenon_time_start"] for r in group_rows)
-        _extend_datastream(session, datastream_id, first, last, None, json.dumps(_stored_result(newest)))
+        newest_value = (newest["phenomenon_time_start"], json.dumps(_stored_result(newest)))
+        _extend_datastream(session, datastream_id, first, last, None, newest_value)
     audit.append(session, "sensing.observations_created", "sta_datastream", ",".join(map(str, extents)),
                  after={"count": len(rows), "via": actor_note})  # fmt: skip
     events.emit(

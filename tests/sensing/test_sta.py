@@ -44,19 +44,6 @@ def _station(name: str, lon: float, lat: float, river: str = "苏州河") -> dic
     }
 
 
-@pytest.fixture
-def stations(client, city) -> dict[str, int]:
-    """Two Suzhou River stations, each with a water-level datastream; returns datastream ids by name."""
-    ids = {}
-    for name, lon, lat in (("外白渡桥站", 121.4906, 31.2452), ("武宁路桥站", 121.4305, 31.2398)):
-        response = client.post(f"{STA}/Things", json=_station(name, lon, lat), headers=bearer(client, "supervisor"))
-        assert response.status_code == 201, response.text
-        thing = response.json()
-        datastreams = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams").json()["value"]
-        ids[name] = datastreams[0]["@iot.id"]
-    return ids
-
-
 def _observe(client, datastream: int, value, minutes_ago: int = 0, who: str = "supervisor"):
     moment = (NOW - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
     return client.post(
