@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, String, and_, cast, func, literal, not_, or_, select, true
+from sqlalchemy import JSON, Float, String, and_, cast, exists, func, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from smartcity.sensing import filter as stafilter
@@ -170,7 +170,17 @@ def parse_expand(text: str) -> list[Expand]:
 @dataclass
 class Typed:
     expr: Any
-    kind: str  # number, text, bool, time, geo, json, result, null, any
+    kind: str  # number, text, bool, time, geo, json, result, null, any; "many" wraps a Related
+
+
+@dataclass
+class Related:
+    """A value read through a to-many navigation (``Datastreams/name`` on Things): one per related row.
+    Operations apply inside; a condition on it means "some related row satisfies it" (SQL EXISTS)."""
+
+    source: Any  # the target table, joined to the link table when there is one
+    correlation: Any
+    value: Typed
 
 
 class Compiler:
@@ -178,10 +188,27 @@ class Compiler:
         self.entity, self.dialect = entity, dialect
 
     def condition(self, tree: Any) -> Any:
-        compiled = self.compile(tree)
+        return self.truth(self.compile(tree))
+
+    def truth(self, compiled: Typed) -> Any:
+        if compiled.kind == "many":
+            related: Related = compiled.expr
+            return exists(
+                select(literal(1)).select_from(related.source).where(related.correlation, self.truth(related.value))
+            )
         if compiled.kind not in ("bool", "any"):
             raise QueryError("$filter", "the expression must be true or false, not a value")
         return compiled.expr
+
+    def apply(self, args: list[Typed], operation: Any) -> Typed:
+        """``operation(args)``; when an argument is read through a to-many navigation, the operation goes
+        inside it (each such argument in turn), so the whole becomes a value per related row."""
+        for position, arg in enumerate(args):
+            if arg.kind == "many":
+                related: Related = arg.expr
+                inner = [*args[:position], related.value, *args[position + 1 :]]
+                return Typed(Related(related.source, related.correlation, self.apply(inner, operation)), "many")
+        return operation(args)
 
     def compile(self, node: Any) -> Typed:
         if isinstance(node, stafilter.Literal):
@@ -191,7 +218,7 @@ class Compiler:
         if isinstance(node, stafilter.Not):
             return Typed(not_(self.condition(node.operand)), "bool")
         if isinstance(node, stafilter.Negate):
-            return Typed(-self.number(self.compile(node.operand)), "number")
+            return self.apply([self.compile(node.operand)], lambda a: Typed(-self.number(a[0]), "number"))
         if isinstance(node, stafilter.Binary):
             return self.binary(node)
         if isinstance(node, stafilter.Call):
@@ -222,12 +249,12 @@ class Compiler:
             return Typed(model.id, "number")
         nav = entity.nav(head)
         if nav is not None:
-            if nav.many:
-                raise QueryError("$filter", f"{head} is a collection; filter on a single entity's path")
             if not rest:
                 raise QueryError("$filter", f"name a property of {head}, e.g. {head}/id")
             target = SETS[nav.target]
             inner = self.path(target, target.model, rest)
+            if nav.many:
+                return Typed(Related(*_correlated(nav, model), inner), "many")
             fk = getattr(model, nav.source_fk or "")
             return Typed(select(inner.expr).where(target.model.id == fk).scalar_subquery(), inner.kind)
         prop = entity.prop(head)
@@ -268,11 +295,14 @@ class Compiler:
             joined = and_ if node.op == "and" else or_
             return Typed(joined(self.condition(node.left), self.condition(node.right)), "bool")
         left, right = self.compile(node.left), self.compile(node.right)
-        if node.op in stafilter.ARITHMETIC:
+        return self.apply([left, right], lambda a: self.binary_typed(node.op, a[0], a[1]))
+
+    def binary_typed(self, op: str, left: Typed, right: Typed) -> Typed:
+        if op in stafilter.ARITHMETIC:
             a, b = self.number(left), self.number(right)
-            expression = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "mod": a % b}[node.op]
+            expression = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b, "mod": a % b}[op]
             return Typed(expression, "number")
-        return Typed(self.compare(node.op, left, right), "bool")
+        return Typed(self.compare(op, left, right), "bool")
 
     def compare(self, op: str, left: Typed, right: Typed) -> Any:
         if left.kind == "null" or right.kind == "null":
@@ -307,7 +337,11 @@ class Compiler:
         return typed.expr
 
     def call(self, node: stafilter.Call) -> Typed:
-        name, args = node.name, [self.compile(a) for a in node.args]
+        args = [self.compile(a) for a in node.args]
+        return self.apply(args, lambda inner: self.call_typed(node, inner))
+
+    def call_typed(self, node: stafilter.Call, args: list[Typed]) -> Typed:
+        name = node.name
         if name in ("substringof", "contains", "startswith", "endswith"):
             haystack, needle = (args[1], args[0]) if name == "substringof" else (args[0], args[1])
             h, n = self.text(haystack), self.text(needle)
@@ -385,6 +419,16 @@ class Compiler:
         return func.ST_SetSRID(func.ST_GeomFromGeoJSON(typed.expr), 4326)
 
 
+def _correlated(nav: Nav, model: Any) -> tuple[Any, Any]:
+    """The rows a to-many navigation reaches and the condition tying them to the row being filtered (a
+    join, not a nested subquery, so that the outer row correlates)."""
+    target = SETS[nav.target].model
+    if nav.link is not None:
+        joined = target.__table__.join(nav.link, nav.link.c[nav.link_target] == target.id)
+        return joined, nav.link.c[nav.link_source] == model.id
+    return target, getattr(target, nav.target_fk or "") == model.id
+
+
 def _extract(part: str, column: Any) -> Any:
     return func.extract(part, func.timezone("UTC", column))
 
@@ -402,6 +446,8 @@ def collection_query(entity: EntitySet, options: Options, dialect: str, base_con
     statement = select(model).where(condition)
     for expression, descending in options.orderby:
         compiled = compiler.compile(expression)
+        if compiled.kind == "many":
+            raise QueryError("$orderby", "cannot order by a value of a collection; order by a single path")
         column = compiled.expr.result_number if compiled.kind == "result" else compiled.expr
         statement = statement.order_by(column.desc() if descending else column.asc())
     statement = statement.order_by(model.id)

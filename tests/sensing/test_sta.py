@@ -147,6 +147,26 @@ def test_malformed_filters_get_a_400_that_points_at_the_error(client, stations, 
     assert points_at in body["detail"] and body["errors"][0]["field"] == "$filter"
 
 
+def test_filter_through_collections_means_some_related_entity(client, stations) -> None:
+    _observe(client, stations["外白渡桥站"], 4.6, 10)
+    _observe(client, stations["武宁路桥站"], 2.2, 10)
+
+    def names(path: str, expression: str) -> list[str]:
+        response = client.get(f"{STA}/{path}", params={"$filter": expression, "$orderby": "name"})
+        assert response.status_code == 200, response.text
+        return [entity["name"] for entity in response.json()["value"]]
+
+    assert names("Things", "Datastreams/Observations/result gt 4") == ["外白渡桥站"]
+    assert names("Things", "not (Datastreams/Observations/result gt 4)") == ["武宁路桥站"]
+    assert names("Things", "Datastreams/Observations/result add 1 lt 4") == ["武宁路桥站"]
+    assert names("Things", "startswith(Datastreams/name, '武宁')") == ["武宁路桥站"]
+    assert names("Things", "Locations/name eq '外白渡桥站位置'") == ["外白渡桥站"]
+    assert names("ObservedProperties", "Datastreams/Thing/name eq '外白渡桥站'") != []
+    assert names("Things", "Datastreams/name eq 'nothing'") == []
+    response = client.get(f"{STA}/Things", params={"$orderby": "Datastreams/name"})
+    assert response.status_code == 400 and "collection" in response.json()["detail"]
+
+
 def test_filter_text_never_becomes_sql(client, stations) -> None:
     evil = "name eq 'x'' OR 1=1 --'"
     response = client.get(f"{STA}/Things", params={"$filter": evil})
