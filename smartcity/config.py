@@ -93,10 +93,16 @@ class Settings(BaseSettings):
     sta_device_writes_per_minute: int = Field(
         600, gt=0, description="SensorThings write requests one device may send per minute (more get 429)"
     )
+    sta_retention_days: int = Field(
+        0, ge=0, description="keep observations this many days (0: forever); applied by `smartcity sensing maintain`"
+    )
     demo_components: int = Field(30_000, ge=0, description="components `smartcity demo` scatters over the grids")
     demo_grids: str = Field(
         "all",
         description="districts whose unit grids `smartcity demo` generates: all, none, or codes like 310101,310104",
+    )
+    demo_feeds: bool = Field(
+        False, description="the app writes the demo city's sensor readings every minute (`make demo` sets it)"
     )
 
     @field_validator("working_hours")

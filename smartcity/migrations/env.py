@@ -13,11 +13,12 @@ settings = config.attributes.get("settings") or get_settings()
 target_metadata = Base.metadata
 # Made by migrations beside the models, never by autogenerate: the knowledge base's search index tables
 # (SQLite FTS5) and PostGIS's own table. Autogenerate must not propose to drop them.
-UNMAPPED_TABLES = ("hotline_article_fts", "spatial_ref_sys")
+UNMAPPED_TABLES = ("hotline_article_fts", "spatial_ref_sys", "sta_observation_p")  # p: monthly partitions
 
 
-def include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
-    return not (type_ == "table" and name is not None and name.startswith(UNMAPPED_TABLES))
+def include_name(name: str | None, type_: str, parents: dict[str, str | None]) -> bool:
+    table = name if type_ == "table" else parents.get("table_name")
+    return not (table is not None and table.startswith(UNMAPPED_TABLES))
 
 
 def run_offline() -> None:

@@ -34,6 +34,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
 ]
 
@@ -173,7 +174,7 @@ def _read_many(
     if options.result_format == "dataArray":
         if target.entity.name != "Observations":
             raise query.QueryError("$resultFormat", "dataArray applies to Observations")
-        body["value"] = query.data_array(rows, options, writer.base)
+        body["value"] = query.data_array(rows, options, writer)
     elif target.ref:
         body["value"] = [{"@iot.selfLink": f"{writer.base}/{target.entity.name}({r.id})"} for r in rows]
     else:
@@ -249,11 +250,12 @@ async def create(
 
 
 def _datastream_of(session: SessionDep, body: Any, target: Target) -> int | None:
-    if target.link is not None and target.link.parent_set.name == "Datastreams":
+    if target.link is not None and target.link.parent_set.name in ("Datastreams", "MultiDatastreams"):
         return target.link.parent_id
-    reference = body.get("Datastream") if isinstance(body, dict) else None
-    if isinstance(reference, dict) and isinstance(reference.get("@iot.id"), int):
-        return reference["@iot.id"]
+    for name in ("Datastream", "MultiDatastream"):
+        reference = body.get(name) if isinstance(body, dict) else None
+        if isinstance(reference, dict) and isinstance(reference.get("@iot.id"), int):
+            return reference["@iot.id"]
     return None
 
 

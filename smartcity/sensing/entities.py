@@ -13,13 +13,17 @@ from smartcity.sensing.models import (
     FeatureOfInterest,
     HistoricalLocation,
     Location,
+    MultiDatastream,
     Observation,
     ObservedProperty,
     Sensor,
     Thing,
     historical_location_location,
+    multi_datastream_observed_property,
     thing_location,
 )
+
+COMPLEX_OBSERVATION = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,41 @@ def _things() -> EntitySet:
             Nav("Locations", "Locations", True, link=thing_location, link_source="thing_id", link_target="location_id"),
             Nav("HistoricalLocations", "HistoricalLocations", True, target_fk="thing_id"),
             Nav("Datastreams", "Datastreams", True, target_fk="thing_id"),
+            Nav("MultiDatastreams", "MultiDatastreams", True, target_fk="thing_id"),
+        ),
+    )
+
+
+def _multi_datastreams() -> EntitySet:
+    """MultiDatastreams (the spec's MultiDatastream extension): results are arrays, one value per
+    ObservedProperty, in the order of ``multiObservationDataTypes`` and ``unitOfMeasurements``."""
+    return EntitySet(
+        "MultiDatastreams",
+        "MultiDatastream",
+        MultiDatastream,
+        (
+            Prop("name", "name", required=True),
+            Prop("description", "description"),
+            Prop("observationType", "observation_type", required=True),
+            Prop("multiObservationDataTypes", "multi_observation_data_types", "json", required=True),
+            Prop("unitOfMeasurements", "unit_of_measurement", "json", required=True),
+            Prop("observedArea", "observed_area", "ro_geojson"),
+            Prop("phenomenonTime", "phenomenon_time_start", "ro_interval", end_column="phenomenon_time_end"),
+            Prop("resultTime", "result_time_start", "ro_interval", end_column="result_time_end"),
+            Prop("properties", "properties", "json"),
+        ),
+        (
+            Nav("Thing", "Things", False, source_fk="thing_id"),
+            Nav("Sensor", "Sensors", False, source_fk="sensor_id"),
+            Nav(
+                "ObservedProperties",
+                "ObservedProperties",
+                True,
+                link=multi_datastream_observed_property,
+                link_source="multi_datastream_id",
+                link_target="observed_property_id",
+            ),
+            Nav("Observations", "Observations", True, target_fk="datastream_id"),
         ),
     )
 
@@ -86,6 +125,7 @@ SETS: dict[str, EntitySet] = {
     s.name: s
     for s in (
         _things(),
+        _multi_datastreams(),
         EntitySet(
             "Locations",
             "Location",
@@ -137,7 +177,10 @@ SETS: dict[str, EntitySet] = {
                 Prop("metadata", "metadata_", required=True),
                 Prop("properties", "properties", "json"),
             ),
-            (Nav("Datastreams", "Datastreams", True, target_fk="sensor_id"),),
+            (
+                Nav("Datastreams", "Datastreams", True, target_fk="sensor_id"),
+                Nav("MultiDatastreams", "MultiDatastreams", True, target_fk="sensor_id"),
+            ),
         ),
         EntitySet(
             "ObservedProperties",
@@ -149,7 +192,17 @@ SETS: dict[str, EntitySet] = {
                 Prop("description", "description"),
                 Prop("properties", "properties", "json"),
             ),
-            (Nav("Datastreams", "Datastreams", True, target_fk="observed_property_id"),),
+            (
+                Nav("Datastreams", "Datastreams", True, target_fk="observed_property_id"),
+                Nav(
+                    "MultiDatastreams",
+                    "MultiDatastreams",
+                    True,
+                    link=multi_datastream_observed_property,
+                    link_source="observed_property_id",
+                    link_target="multi_datastream_id",
+                ),
+            ),
         ),
         EntitySet(
             "Datastreams",
@@ -199,6 +252,7 @@ SETS: dict[str, EntitySet] = {
             ),
             (
                 Nav("Datastream", "Datastreams", False, source_fk="datastream_id"),
+                Nav("MultiDatastream", "MultiDatastreams", False, source_fk="datastream_id"),
                 Nav("FeatureOfInterest", "FeaturesOfInterest", False, source_fk="feature_of_interest_id"),
             ),
         ),

@@ -9,6 +9,7 @@ wrote them is); every other entity is.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -91,11 +92,14 @@ class ObservedProperty(Base):
     properties: Mapped[str | None] = mapped_column(Text)
 
 
-class Datastream(Geometry, Base):
-    """The entry point of a time series: one Thing, one Sensor, one ObservedProperty. The time extents and
-    the latest value are kept up to date by the ingest, so reading them costs nothing."""
+class Stream(Geometry, Base):
+    """A time series: a Datastream (one ObservedProperty, ``kind`` "d") or a MultiDatastream (an ordered
+    list of ObservedProperties, results as arrays; ``kind`` "m"). Both share one table and one id sequence,
+    so an Observation names its series by one column and one unique index serves both. The time extents
+    and the latest value are kept up to date by the ingest, so reading them costs nothing."""
 
     __tablename__ = "sta_datastream"
+    __mapper_args__: ClassVar[dict[str, Any]] = {"polymorphic_on": "kind", "polymorphic_abstract": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -110,11 +114,30 @@ class Datastream(Geometry, Base):
     properties: Mapped[str | None] = mapped_column(Text)
     thing_id: Mapped[int] = mapped_column(ForeignKey("sta_thing.id", ondelete="CASCADE"), index=True)
     sensor_id: Mapped[int] = mapped_column(ForeignKey("sta_sensor.id", ondelete="CASCADE"), index=True)
-    observed_property_id: Mapped[int] = mapped_column(
+    observed_property_id: Mapped[int | None] = mapped_column(
         ForeignKey("sta_observed_property.id", ondelete="CASCADE"), index=True
-    )
+    )  # a Datastream's; a MultiDatastream's are in sta_multi_datastream_observed_property
     latest_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     latest_result: Mapped[str | None] = mapped_column(Text)  # JSON of the newest observation's result
+    kind: Mapped[str] = mapped_column(String(1), server_default="d")
+    multi_observation_data_types: Mapped[str | None] = mapped_column(Text)  # JSON list (MultiDatastreams)
+
+
+class Datastream(Stream):
+    __mapper_args__: ClassVar[dict[str, Any]] = {"polymorphic_identity": "d"}
+
+
+class MultiDatastream(Stream):
+    __mapper_args__: ClassVar[dict[str, Any]] = {"polymorphic_identity": "m"}
+
+
+multi_datastream_observed_property = Table(
+    "sta_multi_datastream_observed_property",
+    Base.metadata,
+    Column("multi_datastream_id", ForeignKey("sta_datastream.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # the index of the property's value in each result array
+    Column("observed_property_id", ForeignKey("sta_observed_property.id", ondelete="CASCADE"), index=True),
+)
 
 
 class FeatureOfInterest(Geometry, Base):
@@ -149,7 +172,7 @@ class Observation(Base):
     valid_time_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     valid_time_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     parameters: Mapped[str | None] = mapped_column(Text)
-    datastream_id: Mapped[int] = mapped_column(ForeignKey("sta_datastream.id", ondelete="CASCADE"))
+    datastream_id: Mapped[int] = mapped_column(ForeignKey("sta_datastream.id", ondelete="CASCADE"))  # or Multi…
     feature_of_interest_id: Mapped[int] = mapped_column(
         ForeignKey("sta_feature_of_interest.id", ondelete="CASCADE"), index=True
     )

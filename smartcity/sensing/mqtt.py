@@ -43,7 +43,7 @@ from smartcity.core import events
 from smartcity.core.db import Database
 
 LOGGER = logging.getLogger(__name__)
-CREATE_TOPIC = re.compile(r"^v1\.1/Datastreams\((\d+)\)/Observations$")
+CREATE_TOPIC = re.compile(r"^v1\.1/(Datastreams|MultiDatastreams)\((\d+)\)/Observations$")
 ORIGIN = ("smartcity-origin", "server")
 BATCH, BATCH_SECONDS = 2000, 0.05
 
@@ -176,8 +176,8 @@ class Bridge:
                 self.client.ack(message.mid, message.qos)
 
 
-def _observation_message(message: mqtt.MQTTMessage, arrived: datetime) -> tuple[int, Any] | None:
-    """(datastream id, payload) for a device's creation message; None for anything else (our own
+def _observation_message(message: mqtt.MQTTMessage, arrived: datetime) -> tuple[int, Any, str] | None:
+    """(stream id, payload, entity set) for a device's creation message; None for anything else (our own
     notifications, other topics, unreadable JSON — acknowledged and dropped)."""
     match = CREATE_TOPIC.match(message.topic)
     if match is None or _from_server(message):
@@ -189,7 +189,7 @@ def _observation_message(message: mqtt.MQTTMessage, arrived: datetime) -> tuple[
         return None
     if isinstance(payload, dict) and "phenomenonTime" not in payload:
         payload["phenomenonTime"] = arrived.isoformat()
-    return int(match.group(1)), payload
+    return int(match.group(2)), payload, match.group(1)
 
 
 def _from_server(message: mqtt.MQTTMessage) -> bool:
@@ -224,9 +224,10 @@ class Notifier:
 
     def observations(self, event: events.DomainEvent) -> None:
         for observation in event.payload.get("observations", []):
-            body = {k: v for k, v in observation.items() if k not in ("datastream", "featureOfInterest")}
+            body = {k: v for k, v in observation.items() if k not in ("datastream", "multi", "featureOfInterest")}
+            stream = "MultiDatastreams" if observation.get("multi") else "Datastreams"
             self.publish("v1.1/Observations", body)
-            self.publish(f"v1.1/Datastreams({observation['datastream']})/Observations", body)
+            self.publish(f"v1.1/{stream}({observation['datastream']})/Observations", body)
             self.publish(f"v1.1/FeaturesOfInterest({observation['featureOfInterest']})/Observations", body)
 
 
@@ -237,13 +238,13 @@ def acl_file(database: Database, path: Path, platform_user: str) -> int:
     """Write a Mosquitto ACL: the platform reads and writes everything; each device may publish only to the
     datastreams of the Things bound to it, and everyone may subscribe to notifications. Returns the number
     of device topics written. Reload the broker (SIGHUP) after writing."""
-    from smartcity.sensing.models import Datastream, ThingDevice
+    from smartcity.sensing.models import Stream, ThingDevice
 
     with database.session() as session:
         rows = session.execute(
-            select(ThingDevice.username, Datastream.id)
-            .join(Datastream, Datastream.thing_id == ThingDevice.thing_id)
-            .order_by(ThingDevice.username, Datastream.id)
+            select(ThingDevice.username, Stream.id, Stream.kind)
+            .join(Stream, Stream.thing_id == ThingDevice.thing_id)
+            .order_by(ThingDevice.username, Stream.id)
         ).all()
     lines = [
         "# written by `smartcity sensing broker-acl`: do not edit",
@@ -253,10 +254,12 @@ def acl_file(database: Database, path: Path, platform_user: str) -> int:
         "topic readwrite #",
     ]
     current = None
-    for username, datastream_id in rows:
+    for username, stream_id, kind in rows:
         if username != current:
             lines += ["", f"user {username}", "topic read v1.1/#"]
             current = username
-        lines.append(f"topic write v1.1/Datastreams({datastream_id})/Observations")
+        lines.append(
+            f"topic write v1.1/{'MultiDatastreams' if kind == 'm' else 'Datastreams'}({stream_id})/Observations"
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(rows)

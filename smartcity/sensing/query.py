@@ -307,6 +307,12 @@ class Compiler:
     def compare(self, op: str, left: Typed, right: Typed) -> Any:
         if left.kind == "null" or right.kind == "null":
             value = right if left.kind == "null" else left
+            if value.kind == "result":  # a result is null when no column of any type holds it
+                model = value.expr
+                columns = (model.result_number, model.result_string, model.result_boolean, model.result_json)
+                missing = and_(*(c.is_(None) for c in columns))
+                if op in ("eq", "ne"):
+                    return missing if op == "eq" else not_(missing)
             column = self.resolve_against(value, None)
             if op == "eq":
                 return column.is_(None)
@@ -479,6 +485,15 @@ class Writer:
     session: Session
     base: str
     dialect: str
+    kinds: dict[int, str] = field(default_factory=dict)  # stream id → "d" or "m", read once per stream
+
+    def stream_set(self, stream_id: int) -> str:
+        """An Observation's series is a Datastream or a MultiDatastream: which set its link goes to."""
+        if stream_id not in self.kinds:
+            from smartcity.sensing.models import Stream
+
+            self.kinds[stream_id] = self.session.scalar(select(Stream.kind).where(Stream.id == stream_id)) or "d"
+        return "MultiDatastreams" if self.kinds[stream_id] == "m" else "Datastreams"
 
     def entity(self, entity: EntitySet, row: Any, options: Options) -> dict[str, Any]:
         link = f"{self.base}/{entity.name}({row.id})"
@@ -494,7 +509,10 @@ class Writer:
             value = prop_value(prop, row)
             if value is not None or prop.required or prop.kind == "result":
                 out[prop.name] = value
+        series = self.stream_set(row.datastream_id) if entity.name == "Observations" else None
         for nav in entity.navs:
+            if nav.name in ("Datastream", "MultiDatastream") and series is not None and nav.target != series:
+                continue  # an Observation links to the one kind of series it belongs to
             if chosen is None or nav.name in chosen:
                 out[f"{nav.name}@iot.navigationLink"] = f"{link}/{nav.name}"
         for item in options.expand:
@@ -521,7 +539,7 @@ class Writer:
             out[f"{nav.name}@iot.nextLink"] = f"{link}/{nav.name}?$top={top}&$skip={inner.skip + top}"
 
 
-def data_array(rows: list[Any], options: Options, base: str) -> list[dict[str, Any]]:
+def data_array(rows: list[Any], options: Options, writer: Writer) -> list[dict[str, Any]]:
     """``$resultFormat=dataArray``: observations grouped by datastream, as rows of the chosen components."""
     components = options.select or ["id", "phenomenonTime", "result"]
     entity = SETS["Observations"]
@@ -535,7 +553,9 @@ def data_array(rows: list[Any], options: Options, base: str) -> list[dict[str, A
         groups.setdefault(row.datastream_id, []).append(values)
     return [
         {
-            "Datastream@iot.navigationLink": f"{base}/Datastreams({datastream})",
+            f"{writer.stream_set(datastream)[:-1]}@iot.navigationLink": (
+                f"{writer.base}/{writer.stream_set(datastream)}({datastream})"
+            ),
             "components": components,
             "dataArray@iot.count": len(values),
             "dataArray": values,

@@ -10,22 +10,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from smartcity.core import audit, events
 from smartcity.core.db import utcnow
 from smartcity.core.errors import Conflict, NotFound, Problem
 from smartcity.security import Principal
-from smartcity.sensing.entities import SETS, EntitySet, Nav
+from smartcity.sensing.entities import COMPLEX_OBSERVATION, SETS, EntitySet, Nav
 from smartcity.sensing.models import (
-    Datastream,
     FeatureOfInterest,
     HistoricalLocation,
     Location,
+    MultiDatastream,
     Observation,
+    Stream,
     ThingDevice,
     historical_location_location,
+    multi_datastream_observed_property,
     thing_location,
 )
 
@@ -132,9 +134,9 @@ def check_device_may_write(session: Session, principal: Principal, datastream_id
         raise Problem(403, "Your role may not write observations.", code="forbidden")
     allowed = set(
         session.scalars(
-            select(Datastream.id)
-            .join(ThingDevice, ThingDevice.thing_id == Datastream.thing_id)
-            .where(ThingDevice.username == principal.username, Datastream.id.in_(datastream_ids))
+            select(Stream.id)
+            .join(ThingDevice, ThingDevice.thing_id == Stream.thing_id)
+            .where(ThingDevice.username == principal.username, Stream.id.in_(datastream_ids))
         )
     )
     foreign = sorted(datastream_ids - allowed)
@@ -186,6 +188,8 @@ def create(session: Session, entity: EntitySet, body: Any, link: Link | None = N
     if entity.name == "Observations":
         return _create_observation(session, body, link)
     row = _new(session, entity, body, link)
+    if link is not None and link.parent_set.name == "MultiDatastreams":
+        _check_multi(session, link.parent_id)
     events.emit(session, f"sensing.{entity.singular.lower()}_created", id=row.id)
     return row
 
@@ -229,6 +233,8 @@ def _new(session: Session, entity: EntitySet, body: dict[str, Any], link: Link |
     for nav in (n for n in entity.navs if n.many):
         if nav.name in body:
             _create_children(session, entity, row, nav, body[nav.name])
+    if entity.name == "MultiDatastreams":
+        _check_multi(session, row.id)
     if link is not None and link.nav.link is not None:
         _link(session, link.nav, link.parent_id, row.id)
         if link.parent_set.name == "Things" and entity.name == "Locations":
@@ -264,11 +270,47 @@ def _create_children(session: Session, entity: EntitySet, row: Any, nav: Nav, it
 def _link(session: Session, nav: Nav, source_id: int, target_id: int) -> None:
     table = nav.link
     assert table is not None
-    exists = session.execute(
-        select(table).where(table.c[nav.link_source] == source_id, table.c[nav.link_target] == target_id)
-    ).first()
-    if exists is None:
-        session.execute(insert(table).values({nav.link_source: source_id, nav.link_target: target_id}))
+    values = {nav.link_source: source_id, nav.link_target: target_id}
+    if table is multi_datastream_observed_property:
+        # ordered: each new ObservedProperty takes the next place in the result arrays (repeats allowed)
+        multi_id = values["multi_datastream_id"]
+        values["position"] = session.scalar(
+            select(func.count()).select_from(table).where(table.c.multi_datastream_id == multi_id)
+        )
+    else:
+        exists = session.execute(
+            select(table).where(table.c[nav.link_source] == source_id, table.c[nav.link_target] == target_id)
+        ).first()
+        if exists is not None:
+            return
+    session.execute(insert(table).values(values))
+
+
+def multi_arity(session: Session, multi_id: int) -> int:
+    """How many values each result of a MultiDatastream has: one per ObservedProperty."""
+    table = multi_datastream_observed_property
+    return session.scalar(select(func.count()).select_from(table).where(table.c.multi_datastream_id == multi_id)) or 0
+
+
+def _check_multi(session: Session, multi_id: int) -> None:
+    """A MultiDatastream's ObservedProperties, data types and units must line up one to one."""
+    multi = session.get(MultiDatastream, multi_id)
+    assert multi is not None
+    if multi.observation_type != COMPLEX_OBSERVATION:
+        raise _bad(f"A MultiDatastream's observationType is {COMPLEX_OBSERVATION}.", "observationType")
+    types = json.loads(multi.multi_observation_data_types or "null")
+    units = json.loads(multi.unit_of_measurement or "null")
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise _bad("multiObservationDataTypes must be a list of observation type URIs.", "multiObservationDataTypes")
+    if not isinstance(units, list) or not all(isinstance(u, dict) for u in units):
+        raise _bad("unitOfMeasurements must be a list of {name, symbol, definition} objects.", "unitOfMeasurements")
+    arity = multi_arity(session, multi_id)
+    if not (len(types) == len(units) == arity) or arity == 0:
+        raise _bad(
+            f"A MultiDatastream needs as many ObservedProperties as multiObservationDataTypes and "
+            f"unitOfMeasurements, in the same order (got {arity}, {len(types)} and {len(units)}).",
+            "ObservedProperties",
+        )
 
 
 def _historical_location(session: Session, thing_id: int, location_ids: list[int]) -> None:
@@ -324,12 +366,17 @@ def _create_observation(session: Session, body: dict[str, Any], link: Link | Non
     unknown = sorted(k for k in body if k not in known and not k.startswith("@iot."))
     if unknown:
         raise _bad(f"Observation has no property {unknown[0]!r}.", unknown[0])
-    if "Datastream" in body:
-        datastream = _reference(session, SETS["Datastreams"], body["Datastream"], "Datastream")
-    elif link is not None and link.parent_set.name == "Datastreams":
-        datastream = get(session, SETS["Datastreams"], link.parent_id)
+    if "Datastream" in body and "MultiDatastream" in body:
+        raise _bad("An Observation belongs to a Datastream or a MultiDatastream, not both.", "MultiDatastream")
+    if "Datastream" in body or "MultiDatastream" in body:
+        name = "Datastream" if "Datastream" in body else "MultiDatastream"
+        datastream = _reference(session, SETS[name + "s"], body[name], name)
+    elif link is not None and link.parent_set.name in ("Datastreams", "MultiDatastreams"):
+        datastream = get(session, link.parent_set, link.parent_id)
     else:
-        raise _bad("An Observation needs its Datastream.", "Datastream")
+        raise _bad("An Observation needs its Datastream (or MultiDatastream).", "Datastream")
+    if isinstance(datastream, MultiDatastream):
+        _check_arity(body.get("result"), multi_arity(session, datastream.id))
     if "FeatureOfInterest" in body:
         foi = _reference(session, SETS["FeaturesOfInterest"], body["FeatureOfInterest"], "FeatureOfInterest")
     elif link is not None and link.parent_set.name == "FeaturesOfInterest":
@@ -369,9 +416,14 @@ def _create_observation(session: Session, body: dict[str, Any], link: Link | Non
         "sensing.observations_created",
         datastreams=[datastream.id],
         count=1,
-        observations=[_notification(row.id, fields)],
+        observations=[_notification(row.id, fields, isinstance(datastream, MultiDatastream))],
     )
     return row
+
+
+def _check_arity(result: Any, arity: int) -> None:
+    if not isinstance(result, list) or len(result) != arity:
+        raise _bad(f"A MultiDatastream's result is a list of {arity} values, one per ObservedProperty.", "result")
 
 
 def _result_json(value: Any) -> str:
@@ -424,7 +476,7 @@ def _extend_datastream(
 ) -> None:
     """Grow the datastream's phenomenon and result time extents; keep the newest value (its time and JSON)
     for cheap reads, unless an even newer one is already there (late data does not roll it back)."""
-    ds = session.get(Datastream, datastream_id)
+    ds = session.get(Stream, datastream_id)
     assert ds is not None
     ds.phenomenon_time_start = min(ds.phenomenon_time_start or start, start)
     ds.phenomenon_time_end = max(ds.phenomenon_time_end or end, end)
@@ -456,9 +508,9 @@ def create_observations(session: Session, principal: Principal, body: Any, base:
     if total > MAX_BATCH:
         raise Problem(413, f"The batch has {total} observations; send at most {MAX_BATCH} per request.")
     datastreams = _batch_datastreams(session, body)
-    check_device_may_write(session, principal, set(datastreams.values()))
+    check_device_may_write(session, principal, {stream for stream, _ in datastreams.values()})
     for g, group in enumerate(body):
-        datastream_id = datastreams.get(g)
+        datastream_id, arity = datastreams[g]
         components = group.get("components") if isinstance(group, dict) else None
         if not isinstance(components, list) or "result" not in components:
             raise _bad(f"Group {g}: components must be a list naming at least result.", f"[{g}].components")
@@ -480,7 +532,7 @@ def create_observations(session: Session, principal: Principal, body: Any, base:
             raise _bad(f"Group {g}: unknown component {unknown[0]!r}.", f"[{g}].components")
         for r, values in enumerate(group.get("dataArray") or []):
             try:
-                rows.append(_batch_row(session, datastream_id, components, values, now))
+                rows.append(_batch_row(session, datastream_id, components, values, now, arity))
                 links.append(None)
             except Problem as problem:
                 errors.append(f"group {g} row {r}: {problem.detail}")
@@ -511,16 +563,19 @@ def _stored_result(row: dict[str, Any]) -> Any:
     return json.loads(row["result_json"]) if row["result_json"] else None
 
 
-def _batch_datastreams(session: Session, body: list[Any]) -> dict[int, int]:
+def _batch_datastreams(session: Session, body: list[Any]) -> dict[int, tuple[int, int | None]]:
+    """Per group: (stream id, arity) — arity None for a Datastream, the number of values for a Multi…"""
     found = {}
     for g, group in enumerate(body):
-        reference = group.get("Datastream") if isinstance(group, dict) else None
+        name = "MultiDatastream" if isinstance(group, dict) and "MultiDatastream" in group else "Datastream"
+        reference = group.get(name) if isinstance(group, dict) else None
         if not isinstance(reference, dict) or "@iot.id" not in reference:
-            raise _bad(f'Group {g} must name its Datastream as {{"@iot.id": n}}.', f"[{g}].Datastream")
+            raise _bad(f'Group {g} must name its Datastream as {{"@iot.id": n}}.', f"[{g}].{name}")
         try:
-            found[g] = get(session, SETS["Datastreams"], int(reference["@iot.id"])).id
+            stream_id = get(session, SETS[name + "s"], int(reference["@iot.id"])).id
         except (TypeError, ValueError, NotFound) as exc:
-            raise _bad(f"Group {g}: no Datastream {reference['@iot.id']!r}.", f"[{g}].Datastream") from exc
+            raise _bad(f"Group {g}: no {name} {reference['@iot.id']!r}.", f"[{g}].{name}") from exc
+        found[g] = (stream_id, multi_arity(session, stream_id) if name == "MultiDatastream" else None)
     return found
 
 
@@ -528,18 +583,25 @@ _FOI_CACHE = "sensing_foi_cache"
 
 
 def _batch_row(
-    session: Session, datastream_id: int | None, components: list[str], values: Any, now: datetime
+    session: Session,
+    datastream_id: int | None,
+    components: list[str],
+    values: Any,
+    now: datetime,
+    arity: int | None = None,
 ) -> dict[str, Any]:
     if not isinstance(values, list) or len(values) != len(components):
         raise _bad(f"a row must have {len(components)} values, as many as the components")
     item = dict(zip(components, values, strict=True))
+    if arity is not None:
+        _check_arity(item["result"], arity)
     start, end = parse_interval(item["phenomenonTime"], "phenomenonTime") if "phenomenonTime" in item else (now, None)
     _not_in_future(start, now, "phenomenonTime")
     foi_id = item.get("FeatureOfInterest/id")
     if foi_id is None:
         cache = session.info.setdefault(_FOI_CACHE, {})
         if datastream_id not in cache:
-            ds = session.get(Datastream, datastream_id)
+            ds = session.get(Stream, datastream_id)
             cache[datastream_id] = feature_for_thing(session, ds.thing_id).id  # type: ignore[union-attr]
         foi_id = cache[datastream_id]
     return {
@@ -579,6 +641,9 @@ def patch(session: Session, entity: EntitySet, entity_id: int, body: Any) -> Any
     if unknown:
         raise _bad(f"{entity.singular} has no property {unknown[0]!r} to change.", unknown[0])
     if entity.name == "Observations" and "result" in body:
+        stream = session.get(Stream, row.datastream_id)
+        if isinstance(stream, MultiDatastream):
+            _check_arity(body["result"], multi_arity(session, stream.id))
         for column, value in _result_columns(body["result"]).items():
             setattr(row, column, value)
         body = {k: v for k, v in body.items() if k != "result"}
@@ -586,6 +651,8 @@ def patch(session: Session, entity: EntitySet, entity_id: int, body: Any) -> Any
     for nav in (n for n in entity.navs if not n.many and n.name in body):
         setattr(row, nav.source_fk or "", _reference(session, SETS[nav.target], body[nav.name], nav.name).id)
     session.flush()
+    if entity.name == "MultiDatastreams":
+        _check_multi(session, row.id)
     events.emit(session, f"sensing.{entity.singular.lower()}_changed", id=row.id)
     return row
 
@@ -599,8 +666,11 @@ def remove(session: Session, entity: EntitySet, entity_id: int) -> None:
         session.execute(delete(Observation).where(Observation.id == entity_id))
     else:
         for child in _dependent_datastreams(entity, entity_id):
-            session.execute(delete(Observation).where(Observation.datastream_id.in_(child)))
-            session.execute(delete(Datastream).where(Datastream.id.in_(child)))
+            ids = list(session.scalars(child))
+            session.execute(delete(Observation).where(Observation.datastream_id.in_(ids)))
+            table = multi_datastream_observed_property
+            session.execute(delete(table).where(table.c.multi_datastream_id.in_(ids)))
+            session.execute(delete(Stream.__table__).where(Stream.__table__.c.id.in_(ids)))
         if entity.name == "FeaturesOfInterest":
             session.execute(delete(Observation).where(Observation.feature_of_interest_id == entity_id))
         if entity.name == "Things":
@@ -614,33 +684,46 @@ def remove(session: Session, entity: EntitySet, entity_id: int) -> None:
 
 
 def _dependent_datastreams(entity: EntitySet, entity_id: int) -> list[Any]:
+    """Series that cannot exist without the entity (a MultiDatastream goes with any of its properties)."""
     column = {"Things": "thing_id", "Sensors": "sensor_id", "ObservedProperties": "observed_property_id"}
+    if entity.name == "ObservedProperties":
+        table = multi_datastream_observed_property
+        return [
+            select(Stream.id).where(Stream.observed_property_id == entity_id),
+            select(table.c.multi_datastream_id).where(table.c.observed_property_id == entity_id),
+        ]
     if entity.name in column:
-        return [select(Datastream.id).where(getattr(Datastream, column[entity.name]) == entity_id)]
-    if entity.name == "Datastreams":
-        return [select(Datastream.id).where(Datastream.id == entity_id)]
+        return [select(Stream.id).where(getattr(Stream, column[entity.name]) == entity_id)]
+    if entity.name in ("Datastreams", "MultiDatastreams"):
+        return [select(Stream.id).where(Stream.id == entity_id)]
     return []
 
 
-def latest(session: Session, datastream_ids: list[int] | None = None) -> list[Datastream]:
-    """Datastreams with their newest value and time (kept by the ingest: no scan of observations)."""
-    statement = select(Datastream).order_by(Datastream.id)
+def latest(session: Session, datastream_ids: list[int] | None = None) -> list[Stream]:
+    """Datastreams and MultiDatastreams with their newest value and time (kept by the ingest: no scan)."""
+    statement = select(Stream).order_by(Stream.id)
     if datastream_ids:
-        statement = statement.where(Datastream.id.in_(datastream_ids))
+        statement = statement.where(Stream.id.in_(datastream_ids))
     return list(session.scalars(statement))
 
 
-def ingest(session: Session, items: list[tuple[int, Any]]) -> list[str | None]:
-    """Observations arriving one message each (MQTT): ``(datastream id, payload)`` pairs, checked one by one
-    and the valid ones written together. Returns, per item, None when stored or the reason it was not."""
+def ingest(session: Session, items: list[tuple[Any, ...]]) -> list[str | None]:
+    """Observations arriving one message each (MQTT): ``(stream id, payload)`` pairs — or ``(id, payload,
+    "MultiDatastreams")`` — checked one by one and the valid ones written together. Returns, per item, None
+    when stored or the reason it was not."""
     now = utcnow()
-    known = set(session.scalars(select(Datastream.id).where(Datastream.id.in_({d for d, _ in items}))))
+    wanted_ids = {item[0] for item in items}
+    kinds = {i: k for i, k in session.execute(select(Stream.id, Stream.kind).where(Stream.id.in_(wanted_ids)))}
+    arities: dict[int, int] = {}
     rows, outcome = [], []
     allowed = {p.name for p in SETS["Observations"].props}
-    for datastream_id, payload in items:
+    for datastream_id, payload, *rest in items:
+        wanted = "m" if rest and rest[0] == "MultiDatastreams" else "d"
         try:
-            if datastream_id not in known:
-                raise _bad(f"no Datastream {datastream_id}")
+            if kinds.get(datastream_id) != wanted:
+                raise _bad(f"no {'MultiDatastream' if wanted == 'm' else 'Datastream'} {datastream_id}")
+            if wanted == "m" and datastream_id not in arities:
+                arities[datastream_id] = multi_arity(session, datastream_id)
             if not isinstance(payload, dict):
                 raise _bad("the message must be a JSON object: an Observation")
             unknown = sorted(
@@ -657,7 +740,7 @@ def ingest(session: Session, items: list[tuple[int, Any]]) -> list[str | None]:
             foi = payload.get("FeatureOfInterest")
             if isinstance(foi, dict) and "@iot.id" in foi:
                 components, values = [*components, "FeatureOfInterest/id"], [*values, foi["@iot.id"]]
-            rows.append(_batch_row(session, datastream_id, components, values, now))
+            rows.append(_batch_row(session, datastream_id, components, values, now, arities.get(datastream_id)))
             outcome.append(None)
         except Problem as problem:
             outcome.append(problem.detail)
@@ -722,17 +805,18 @@ def _store_rows(session: Session, rows: list[dict[str, Any]], *, actor_note: str
         _extend_datastream(session, datastream_id, first, last, None, newest_value)
     audit.append(session, "sensing.observations_created", "sta_datastream", ",".join(map(str, extents)),
                  after={"count": len(rows), "via": actor_note})  # fmt: skip
+    multi = set(session.scalars(select(Stream.id).where(Stream.id.in_(extents), Stream.kind == "m")))
     events.emit(
         session,
         "sensing.observations_created",
         datastreams=sorted(extents),
         count=len(rows),
-        observations=[_notification(i, r) for i, r in zip(inserted, rows, strict=True)],
+        observations=[_notification(i, r, r["datastream_id"] in multi) for i, r in zip(inserted, rows, strict=True)],
     )
     return inserted
 
 
-def _notification(observation_id: int, row: dict[str, Any]) -> dict[str, Any]:
+def _notification(observation_id: int, row: dict[str, Any], multi: bool) -> dict[str, Any]:
     """What MQTT subscribers get for a new Observation (the entity's own properties)."""
     from smartcity.sensing.query import iso
 
@@ -744,5 +828,6 @@ def _notification(observation_id: int, row: dict[str, Any]) -> dict[str, Any]:
         "resultTime": iso(row["result_time"]),
         "result": _stored_result(row),
         "datastream": row["datastream_id"],
+        "multi": multi,
         "featureOfInterest": row["feature_of_interest_id"],
     }

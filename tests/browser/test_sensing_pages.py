@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from smartcity.sensing import service
 from smartcity.sensing.entities import SETS
+from smartcity.sensing.models import Datastream
 from tests.browser.conftest import check_accessibility, sign_in
 from tests.sensing.test_sta import _station
 
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.browser
 def station(database, city) -> int:
     with database.session() as s:
         thing = service.create(s, SETS["Things"], _station("外白渡桥站", 121.4906, 31.2452))
-        ds = s.scalars(service.select(service.Datastream).where(service.Datastream.thing_id == thing.id)).one()
+        ds = s.scalars(select(Datastream).where(Datastream.thing_id == thing.id)).one()
         now = datetime.now(UTC).replace(microsecond=0)
         rows = [[(now - timedelta(minutes=20 * i)).isoformat(), 3.0 + i / 10] for i in range(30)]
         admin = service_principal(s)

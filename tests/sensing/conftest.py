@@ -1,6 +1,14 @@
-"""Shared set-up of the sensing tests: two Suzhou River stations made through the API."""
+"""Shared set-up of the sensing tests: two Suzhou River stations made through the API, and a real Mosquitto
+(Debian's package) started on a free port for the MQTT tests."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +27,52 @@ def stations(client, city) -> dict[str, int]:
         datastreams = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams").json()["value"]
         ids[name] = datastreams[0]["@iot.id"]
     return ids
+
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+PASSWORDS = {"platform": "platform-secret-1", "device": "device-secret-1", "stranger": "stranger-secret-1"}
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
+    if not Path(MOSQUITTO).exists():
+        message = "Debian's mosquitto is not installed; run scripts/install-system-deps mosquitto"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("mosquitto")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    passwords = folder / "passwd"
+    for user, password in PASSWORDS.items():
+        flags = ["-c"] if not passwords.exists() else []
+        subprocess.run(
+            [
+                shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
+                *flags,
+                "-b",
+                str(passwords),
+                user,
+                password,
+            ],
+            check=True,
+        )
+    acl = folder / "acl"
+    acl.write_text("user platform\ntopic readwrite #\n", encoding="utf-8")
+    config = folder / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
+        f"persistence false\nlog_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else ""),
+        encoding="utf-8",
+    )
+    process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=subprocess.PIPE)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield {"port": port, "acl": acl, "pid": process.pid}
+    process.terminate()
+    process.wait(5)

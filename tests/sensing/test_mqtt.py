@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -20,57 +16,10 @@ from sqlalchemy import func, select
 
 from smartcity.sensing import mqtt as bridge_module
 from smartcity.sensing import service
-from smartcity.sensing.models import Observation
+from smartcity.sensing.models import Datastream, Observation
 from tests.conftest import bearer
+from tests.sensing.conftest import PASSWORDS
 from tests.sensing.test_sta import STA, _station
-
-MOSQUITTO = "/usr/sbin/mosquitto"
-PASSWORDS = {"platform": "platform-secret-1", "device": "device-secret-1", "stranger": "stranger-secret-1"}
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
-    if not Path(MOSQUITTO).exists():
-        message = "Debian's mosquitto is not installed; run scripts/install-system-deps mosquitto"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    folder = tmp_path_factory.mktemp("mosquitto")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    passwords = folder / "passwd"
-    for user, password in PASSWORDS.items():
-        flags = ["-c"] if not passwords.exists() else []
-        subprocess.run(
-            [
-                shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
-                *flags,
-                "-b",
-                str(passwords),
-                user,
-                password,
-            ],
-            check=True,
-        )
-    acl = folder / "acl"
-    acl.write_text("user platform\ntopic readwrite #\n", encoding="utf-8")
-    config = folder / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
-        f"persistence false\nlog_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else ""),
-        encoding="utf-8",
-    )
-    process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=subprocess.PIPE)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield {"port": port, "acl": acl, "pid": process.pid}
-    process.terminate()
-    process.wait(5)
 
 
 def _client(broker, user: str, client_id: str) -> mqtt.Client:  # type: ignore[no-untyped-def]
@@ -89,7 +38,7 @@ def running(broker, settings, database, client, city):  # type: ignore[no-untype
         thing = client.post(f"{STA}/Things", json=_station(name, lon, lat), headers=bearer(client, "supervisor")).json()
         ids[name] = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams").json()["value"][0]["@iot.id"]
     with database.session() as s:
-        service.bind_device(s, s.get(service.Datastream, ids["外白渡桥站"]).thing_id, "device")
+        service.bind_device(s, s.get(Datastream, ids["外白渡桥站"]).thing_id, "device")
     assert bridge_module.acl_file(database, broker["acl"], "platform") == 1
     os.kill(broker["pid"], signal.SIGHUP)  # the broker reloads its ACL
     time.sleep(0.3)
@@ -136,7 +85,7 @@ def test_device_publications_are_stored_and_the_acl_keeps_it_to_its_own(broker, 
     time.sleep(0.3)
     assert _stored(database) == 4  # the broker refused the foreign topic; nothing bad or repeated was stored
     with database.session() as s:
-        latest = s.get(service.Datastream, ids["外白渡桥站"])
+        latest = s.get(Datastream, ids["外白渡桥站"])
         assert json.loads(latest.latest_result) == 3.3
     device.loop_stop()
 

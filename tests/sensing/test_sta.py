@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from smartcity.security import service as security
+from smartcity.sensing.models import Datastream
 from tests.conftest import bearer
 
 STA = "/sta/v1.1"
@@ -273,7 +274,7 @@ def test_devices_write_only_their_own_things(client, database, stations) -> None
     with database.session() as s:
         device = security.user_by_name(s, "device")
         key, _ = security.create_api_key(s, name="gauge", user=device)
-        thing_id = s.get(service.Datastream, stations["外白渡桥站"]).thing_id
+        thing_id = s.get(Datastream, stations["外白渡桥站"]).thing_id
         service.bind_device(s, thing_id, "device")
     basic = {"Authorization": "Basic " + __import__("base64").b64encode(f"device:{key}".encode()).decode()}
     ok = client.post(f"{STA}/Datastreams({stations['外白渡桥站']})/Observations", json={"result": 1.0}, headers=basic)
@@ -314,7 +315,7 @@ def test_a_flooding_device_is_throttled_and_the_others_go_on(client, app, databa
         make_user(s, username="gauge2", role="device", department=None)
         for name, station in (("device", "外白渡桥站"), ("gauge2", "武宁路桥站")):
             key, _ = security.create_api_key(s, name=name, user=security.user_by_name(s, name))
-            service.bind_device(s, s.get(service.Datastream, stations[station]).thing_id, name)
+            service.bind_device(s, s.get(Datastream, stations[station]).thing_id, name)
             headers[name] = {"Authorization": "Basic " + base64.b64encode(f"{name}:{key}".encode()).decode()}
 
     def send(name: str, station: str):  # type: ignore[no-untyped-def]
