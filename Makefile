@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 .PHONY: demo test lint bench serve clean help
 
 help:
-	@echo "make demo   create .venv, migrate ./var/smartcity.db, load the demo city, serve on 127.0.0.1:8000"
+	@echo "make demo   create .venv, migrate ./var/smartcity.db, load the demo city, serve on 127.0.0.1:8000 with live sensor feeds"
 	@echo "make test   install the dev dependencies and run the whole suite (SMARTCITY_TEST_DATABASE_URL for PostgreSQL)"
 	@echo "make lint   ruff"
 	@echo "make bench  benchmarks (BENCH_ARGS='--postgis-url postgresql+psycopg://…' adds the PostGIS reference)"
@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 
 demo: $(VENV)/.runtime
 	$(BIN)/smartcity demo
-	$(BIN)/smartcity serve
+	SMARTCITY_DEMO_FEEDS=true $(BIN)/smartcity serve
 
 test: $(VENV)/.dev node_modules/.installed
 	@scripts/install-system-deps chromium mosquitto || echo "Browser and MQTT tests need Debian's chromium and mosquitto; they will be skipped."
@@ -40,6 +40,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_places.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_hotline.py
+	$(BIN)/python bench/bench_sensing.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -88,6 +88,15 @@ def _start_notifier(settings: Settings) -> Any:
     return notifier
 
 
+def _start_demo_feeds(database: Database) -> Any:
+    """The demo city's sensor readings, written every minute (SMARTCITY_DEMO_FEEDS, set by `make demo`)."""
+    from smartcity.sensing.simulate import DemoFeeds
+
+    feeds = DemoFeeds(database)
+    feeds.start()
+    return feeds
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = Database(settings)
@@ -97,7 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.env != "test":  # build the point→grid index now rather than on the first request
             threading.Thread(target=_warm_indexes, args=(database,), name="warm-indexes", daemon=True).start()
         notifier = _start_notifier(settings)
+        feeds = _start_demo_feeds(database) if settings.demo_feeds else None
         yield
+        if feeds is not None:
+            feeds.stop()
         if notifier is not None:
             notifier.stop()
         database.dispose()

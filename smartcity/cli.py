@@ -1,4 +1,4 @@
-"""The `smartcity` command: serve, demo, db, user, audit, config. Configured by SMARTCITY_* variables."""
+"""The `smartcity` command: serve, demo, simulate, db, user, audit, config. Configured by SMARTCITY_* variables."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ app.add_typer(places_cli.app, name="places")
 app.add_typer(cases_cli.app, name="cases")
 app.add_typer(hotline_cli.app, name="hotline")
 app.add_typer(sensing_cli.app, name="sensing")
+app.command("simulate")(sensing_cli.simulate)
 
 
 def _settings() -> Settings:
@@ -107,6 +108,7 @@ def demo() -> None:
 
     hotline_cli.load_matters(database, DEMO_CATALOGUE, "demo")
     hotline_cli.load_articles(database, DEMO_ARTICLES, "demo", only_if_empty=True)
+    _load_demo_feeds(database)
     _print_logins(result.new_logins)
 
 
@@ -119,6 +121,17 @@ def _load_demo_places(database, settings: Settings) -> None:  # type: ignore[no-
         districts = list(settings.demo_grids.split(","))
     written = sum(places_cli.generate_grids(database, district, False, "demo") for district in districts)
     typer.echo(f"Unit grids written: {written}.")
+
+
+def _load_demo_feeds(database) -> None:  # type: ignore[no-untyped-def]
+    from smartcity.sensing import simulate
+
+    with database.session(actor="demo") as session:
+        added = simulate.ensure_demo_things(session)
+    typer.echo(f"Sensor stations (synthetic, written by the device account): {added} added.")
+    sender = simulate.DatabaseSender(database, actor="demo")
+    sent = sensing_cli.show_backfill(sender, 24, 300, simulate.DEFAULT_SEED, "Sensor readings of the last 24 h")
+    typer.echo(f"Sensor readings of the last 24 h: {sent} stored.")
 
 
 def _print_logins(new_logins: dict[str, str]) -> None:

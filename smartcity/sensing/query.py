@@ -333,8 +333,13 @@ class Compiler:
             if kind == "bool":
                 return model.result_boolean
             return model.result_number
-        if typed.kind == "any" and other is not None and other.kind == "number" and self.dialect != "sqlite":
-            return cast(typed.expr, Float)
+        if typed.kind == "any" and other is not None and self.dialect != "sqlite":
+            if other.kind == "number":
+                return cast(typed.expr, Float)
+            if other.kind == "bool":  # a JSON member reads as text: true and false are its words
+                return func.lower(typed.expr)
+        if typed.kind == "bool" and other is not None and other.kind == "any" and self.dialect != "sqlite":
+            return literal("true" if typed.expr.value else "false", String)
         return typed.expr
 
     def text(self, typed: Typed) -> Any:

@@ -707,7 +707,7 @@ def latest(session: Session, datastream_ids: list[int] | None = None) -> list[St
     return list(session.scalars(statement))
 
 
-def ingest(session: Session, items: list[tuple[Any, ...]]) -> list[str | None]:
+def ingest(session: Session, items: list[tuple[Any, ...]], via: str = "mqtt") -> list[str | None]:
     """Observations arriving one message each (MQTT): ``(stream id, payload)`` pairs — or ``(id, payload,
     "MultiDatastreams")`` — checked one by one and the valid ones written together. Returns, per item, None
     when stored or the reason it was not."""
@@ -755,7 +755,7 @@ def ingest(session: Session, items: list[tuple[Any, ...]]) -> list[str | None]:
             else:
                 stored_rows.append(row)
     if stored_rows:
-        _store_rows(session, stored_rows, actor_note="mqtt")
+        _store_rows(session, stored_rows, actor_note=via)
     return outcome
 
 
@@ -803,8 +803,9 @@ def _store_rows(session: Session, rows: list[dict[str, Any]], *, actor_note: str
         last = max(r["phenomenon_time_end"] or r["phenomenon_time_start"] for r in group_rows)
         newest_value = (newest["phenomenon_time_start"], json.dumps(_stored_result(newest)))
         _extend_datastream(session, datastream_id, first, last, None, newest_value)
-    audit.append(session, "sensing.observations_created", "sta_datastream", ",".join(map(str, extents)),
-                 after={"count": len(rows), "via": actor_note})  # fmt: skip
+    # one record per batch: the datastreams are listed in the record, not in its (short) object id
+    audit.append(session, "sensing.observations_created", "sta_datastream", f"{len(extents)} datastreams",
+                 after={"count": len(rows), "via": actor_note, "datastreams": sorted(extents)})  # fmt: skip
     multi = set(session.scalars(select(Stream.id).where(Stream.id.in_(extents), Stream.kind == "m")))
     events.emit(
         session,

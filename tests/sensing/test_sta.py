@@ -168,6 +168,25 @@ def test_filter_through_collections_means_some_related_entity(client, stations) 
     assert response.status_code == 400 and "collection" in response.json()["detail"]
 
 
+def test_json_members_compare_with_booleans_and_numbers(client, stations) -> None:
+    thing = client.get(f"{STA}/Datastreams({stations['外白渡桥站']})/Thing").json()["@iot.id"]
+    patched = client.patch(
+        f"{STA}/Things({thing})",
+        json={"properties": {"synthetic": True, "depth": 4.5, "river": "苏州河"}},
+        headers=bearer(client, "supervisor"),
+    )
+    assert patched.status_code == 200, patched.text
+    for expression, expected in (
+        ("properties/synthetic eq true", ["外白渡桥站"]),
+        ("properties/synthetic ne true", []),  # the other station has no such member: null is not "ne"
+        ("properties/depth gt 4", ["外白渡桥站"]),
+        ("properties/river eq '苏州河'", ["外白渡桥站", "武宁路桥站"]),
+    ):
+        response = client.get(f"{STA}/Things", params={"$filter": expression, "$orderby": "name"})
+        assert response.status_code == 200, (expression, response.text)
+        assert sorted(t["name"] for t in response.json()["value"]) == sorted(expected), expression
+
+
 def test_filter_text_never_becomes_sql(client, stations) -> None:
     evil = "name eq 'x'' OR 1=1 --'"
     response = client.get(f"{STA}/Things", params={"$filter": evil})
