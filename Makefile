@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 
 demo: $(VENV)/.runtime
 	$(BIN)/smartcity demo
-	SMARTCITY_DEMO_FEEDS=true $(BIN)/smartcity serve
+	SMARTCITY_DEMO_FEEDS=true SMARTCITY_RUN_SCHEDULE=true $(BIN)/smartcity serve
 
 test: $(VENV)/.dev node_modules/.installed
 	@scripts/install-system-deps chromium mosquitto || echo "Browser and MQTT tests need Debian's chromium and mosquitto; they will be skipped."
@@ -41,6 +41,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_hotline.py
 	$(BIN)/python bench/bench_sensing.py
+	$(BIN)/python bench/bench_alerts.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

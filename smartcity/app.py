@@ -12,7 +12,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from smartcity import __version__
+from smartcity import (
+    __version__,
+    reactions,  # noqa: F401 - in-transaction reactions between modules
+)
+from smartcity.alerts import api as alerts_api
 from smartcity.cases import api as cases_api
 from smartcity.cases import pages as cases_pages
 from smartcity.config import Settings, get_settings
@@ -49,6 +53,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     sensing_api.router,
     sensing_pages.api,
     sensing_pages.router,
+    alerts_api.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -97,6 +102,23 @@ def _start_demo_feeds(database: Database) -> Any:
     return feeds
 
 
+class _Schedule(threading.Thread):
+    """The alarm schedule inside the app process (SMARTCITY_RUN_SCHEDULE, set by `make demo`)."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(name="alarm-schedule", daemon=True)
+        self.database, self.stopping = database, threading.Event()
+
+    def run(self) -> None:
+        from smartcity.alerts.cli import run_once
+
+        while not self.stopping.wait(30):
+            try:
+                run_once(self.database)
+            except Exception:
+                logging.getLogger(__name__).exception("the alarm schedule failed; it runs again in 30 s")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = Database(settings)
@@ -107,7 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threading.Thread(target=_warm_indexes, args=(database,), name="warm-indexes", daemon=True).start()
         notifier = _start_notifier(settings)
         feeds = _start_demo_feeds(database) if settings.demo_feeds else None
+        schedule = _Schedule(database) if settings.run_schedule else None
+        if schedule is not None:
+            schedule.start()
         yield
+        if schedule is not None:
+            schedule.stopping.set()
         if feeds is not None:
             feeds.stop()
         if notifier is not None:

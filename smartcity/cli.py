@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from smartcity.alerts import cli as alerts_cli
 from smartcity.cases import cli as cases_cli
 from smartcity.config import Settings, get_settings
 from smartcity.hotline import cli as hotline_cli
@@ -31,6 +32,7 @@ app.add_typer(places_cli.app, name="places")
 app.add_typer(cases_cli.app, name="cases")
 app.add_typer(hotline_cli.app, name="hotline")
 app.add_typer(sensing_cli.app, name="sensing")
+app.add_typer(alerts_cli.app, name="alerts")
 app.command("simulate")(sensing_cli.simulate)
 
 
@@ -43,6 +45,7 @@ def _settings() -> Settings:
 
 
 def _database():  # type: ignore[no-untyped-def]
+    import smartcity.reactions  # noqa: F401 - readings stored from here are evaluated by the alarm rules
     from smartcity.core.db import Database
 
     return Database(_settings())
@@ -130,6 +133,10 @@ def _load_demo_feeds(database) -> None:  # type: ignore[no-untyped-def]
         added = simulate.ensure_demo_things(session)
     typer.echo(f"Sensor stations (synthetic, written by the device account): {added} added.")
     sender = simulate.DatabaseSender(database, actor="demo")
+    from smartcity.alerts import demo as alerts_demo
+
+    with database.session(actor="demo") as session:
+        typer.echo(f"Alarm rules on the demo stations: {alerts_demo.ensure_demo_rules(session)} added.")
     sent = sensing_cli.show_backfill(sender, 24, 300, simulate.DEFAULT_SEED, "Sensor readings of the last 24 h")
     typer.echo(f"Sensor readings of the last 24 h: {sent} stored.")
 

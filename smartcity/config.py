@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     sta_device_writes_per_minute: int = Field(
         600, gt=0, description="SensorThings write requests one device may send per minute (more get 429)"
     )
+    alarm_escalation_minutes: int = Field(
+        15, gt=0, description="an active alarm left unacknowledged escalates one level per this many minutes"
+    )
+    alarm_escalation_levels: int = Field(3, ge=0, description="how many times an unacknowledged alarm escalates")
     sta_retention_days: int = Field(
         0, ge=0, description="keep observations this many days (0: forever); applied by `smartcity sensing maintain`"
     )
@@ -100,6 +104,9 @@ class Settings(BaseSettings):
     demo_grids: str = Field(
         "all",
         description="districts whose unit grids `smartcity demo` generates: all, none, or codes like 310101,310104",
+    )
+    run_schedule: bool = Field(
+        False, description="the app process also runs the alarm schedule every 30 s (`make demo` sets it)"
     )
     demo_feeds: bool = Field(
         False, description="the app writes the demo city's sensor readings every minute (`make demo` sets it)"

@@ -1,5 +1,6 @@
 """Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
 
+from smartcity.alerts.models import Alarm, AlarmEvent, Rule, RuleDatastream, RuleState, RuleVersion
 from smartcity.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Component, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
@@ -20,6 +21,8 @@ from smartcity.sensing.models import (
 )
 
 __all__ = [
+    "Alarm",
+    "AlarmEvent",
     "ApiKey",
     "Article",
     "AuditHead",
@@ -47,6 +50,10 @@ __all__ = [
     "OrderEvent",
     "OrderPhoto",
     "RateWindow",
+    "Rule",
+    "RuleDatastream",
+    "RuleState",
+    "RuleVersion",
     "Sensor",
     "Thing",
     "ThingDevice",

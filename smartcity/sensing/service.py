@@ -699,6 +699,33 @@ def _dependent_datastreams(entity: EntitySet, entity_id: int) -> list[Any]:
     return []
 
 
+NOT_NUMERIC = ("OM_CategoryObservation", "OM_TruthObservation", "OM_ComplexObservation")
+
+
+def numeric_datastreams(session: Session, ids: set[int]) -> set[int]:
+    """Which of these are Datastreams whose results can be numbers (what rules on values can read)."""
+    from smartcity.sensing.models import Datastream
+
+    found = session.execute(select(Datastream.id, Datastream.observation_type).where(Datastream.id.in_(ids)))
+    return {i for i, kind in found if not kind.endswith(NOT_NUMERIC)}
+
+
+def station_point(session: Session, stream_id: int) -> tuple[float, float] | None:
+    """(lon, lat) of the station a Datastream or MultiDatastream belongs to (its Thing's newest Location)."""
+    thing_id = session.scalar(select(Stream.thing_id).where(Stream.id == stream_id))
+    if thing_id is None:
+        return None
+    location = session.scalar(
+        select(Location)
+        .join(thing_location, thing_location.c.location_id == Location.id)
+        .where(thing_location.c.thing_id == thing_id)
+        .order_by(Location.id.desc())
+    )
+    if location is None or location.min_lon is None:
+        return None
+    return (location.min_lon + location.max_lon) / 2, (location.min_lat + location.max_lat) / 2
+
+
 def latest(session: Session, datastream_ids: list[int] | None = None) -> list[Stream]:
     """Datastreams and MultiDatastreams with their newest value and time (kept by the ingest: no scan)."""
     statement = select(Stream).order_by(Stream.id)

@@ -1,0 +1,121 @@
+"""Tables of the alerts module: rules on observations (versioned), their evaluation state, and alarms with
+the ISA-18.2 lifecycle and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from smartcity.core.db import Base, UTCDateTime, utcnow
+
+
+class Rule(Base):
+    """A rule on observations. ``spec`` is the current version's JSON (see rules.py); every change is a new
+    version in ``alert_rule_version`` and the alarms say which version raised them."""
+
+    __tablename__ = "alert_rule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(10))
+    spec: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # optional: open a grid case when the alarm is raised (JSON {"event_class": …, "department": …})
+    case_template: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RuleVersion(Base):
+    __tablename__ = "alert_rule_version"
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(10))
+    spec: Mapped[str] = mapped_column(Text)
+    case_template: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RuleDatastream(Base):
+    """Which datastreams a rule reads: an observation wakes only the rules of its datastream."""
+
+    __tablename__ = "alert_rule_datastream"
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id", ondelete="CASCADE"), primary_key=True)
+    datastream_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
+class RuleState(Base):
+    """The evaluation state of one rule (windows, pending conditions, last reading seen per datastream),
+    written in the same transaction as the observations that changed it and the alarms it raised — so a
+    restart neither loses nor repeats an alarm."""
+
+    __tablename__ = "alert_rule_state"
+    __audited__ = False  # derived from the observations and the rule; the alarms it changes are audited
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alarm(Base):
+    """One alarm of a rule and source (a datastream, or a combination's key). ISA-18.2 states:
+    active/unacknowledged → active/acknowledged → cleared/unacknowledged → cleared/acknowledged (closed).
+    ``open_key`` is set while the alarm is not closed and is unique: one open alarm per rule and source."""
+
+    __tablename__ = "alert_alarm"
+    __table_args__ = (Index("ix_alert_alarm_active", "active", "acknowledged"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rule.id", ondelete="CASCADE"), index=True)
+    rule_version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(80))
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shelved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shelved_reason: Mapped[str | None] = mapped_column(Text)
+    shelved_by: Mapped[str | None] = mapped_column(String(64))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    case_number: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    @property
+    def state(self) -> str:
+        return f"{'active' if self.active else 'cleared'}_{'acknowledged' if self.acknowledged else 'unacknowledged'}"
+
+
+class AlarmEvent(Base):
+    """The history of an alarm: raised, cleared, acknowledged, shelved, escalated, comments, its case."""
+
+    __tablename__ = "alert_alarm_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alert_alarm.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[float | None] = mapped_column(Float)
