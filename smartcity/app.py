@@ -54,6 +54,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     sensing_pages.api,
     sensing_pages.router,
     alerts_api.router,
+    alerts_api.public_router,
 ]
 
 health = APIRouter(tags=["platform"])

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         "all",
         description="districts whose unit grids `smartcity demo` generates: all, none, or codes like 310101,310104",
     )
+    cap_sender: str = Field(
+        "warning@smartcity.example", description="CAP 1.2 sender: the warning service's stable address-like id"
+    )
+    cap_sender_name: str = Field("上海市突发事件预警信息发布中心（演示）", description="CAP senderName shown to people")
+    cap_identifier_prefix: str = Field(
+        "SC-WARN", pattern=r"^[A-Za-z0-9._-]+$", description="CAP identifiers are <prefix>-YYYYMMDD-NNNN"
+    )
     run_schedule: bool = Field(
         False, description="the app process also runs the alarm schedule every 30 s (`make demo` sets it)"
     )

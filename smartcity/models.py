@@ -1,6 +1,15 @@
 """Imports every module's tables so the metadata (and Alembic) sees the whole schema. Add new modules here."""
 
-from smartcity.alerts.models import Alarm, AlarmEvent, Rule, RuleDatastream, RuleState, RuleVersion
+from smartcity.alerts.models import (
+    Alarm,
+    AlarmEvent,
+    Bulletin,
+    CapMessage,
+    Rule,
+    RuleDatastream,
+    RuleState,
+    RuleVersion,
+)
 from smartcity.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Component, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
@@ -29,6 +38,8 @@ __all__ = [
     "AuditRecord",
     "AuthToken",
     "Base",
+    "Bulletin",
+    "CapMessage",
     "Case",
     "CaseClass",
     "CaseEvent",

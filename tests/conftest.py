@@ -125,6 +125,8 @@ CITY_ACCOUNTS = [
     ("handler", "handler", "310101"),
     ("xuhui_handler", "handler", "310104"),
     ("viewer", "viewer", "310000"),
+    ("emergency", "emergency", "310000"),
+    ("second_emergency", "emergency", "310000"),
     ("citizen", "citizen", None),
     ("device", "device", None),
 ]

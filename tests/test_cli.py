@@ -35,11 +35,11 @@ def test_demo_twice_adds_nothing_the_second_time(run, database, tmp_path) -> Non
     assert first.exit_code == 0, first.output
     assert "admin" in first.output and "passwords are shown once" in first.output
     counts = _counts(database)
-    assert counts[:2] == (9, 19)
+    assert counts[:2] == (10, 19)
     assert counts[2] > 17 + 100 and counts[3] > 1000  # real districts, synthetic streets/communities, grids
     assert "Coordinates converted from GCJ-02 to WGS-84" in first.output
     saved = (tmp_path / "var" / "demo-logins.txt").read_text()
-    assert saved.count("\n") == 9 and oct((tmp_path / "var" / "demo-logins.txt").stat().st_mode)[-3:] == "600"
+    assert saved.count("\n") == 10 and oct((tmp_path / "var" / "demo-logins.txt").stat().st_mode)[-3:] == "600"
     second = run("demo")
     assert second.exit_code == 0
     assert "0 departments added" in second.output and "printed at the first run" in second.output

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi import Request as HttpRequest
+from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from smartcity.alerts import alarms, service
-from smartcity.core.deps import SessionDep
+from smartcity.alerts import alarms, bulletins, cap, service
+from smartcity.alerts.models import CapMessage
+from smartcity.core.db import utcnow
+from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import Problem
 from smartcity.core.schemas import Request
-from smartcity.security import Principal, grant, require
+from smartcity.security import Principal, grant, public, require
 
-grant("alerts.read", "see alarm rules and alarms", "supervisor", "dispatcher", "operator", "viewer")
-grant("alerts.rules", "create and change alarm rules", "supervisor")
-grant("alerts.respond", "acknowledge, shelve and comment alarms", "supervisor", "dispatcher", "operator")
+grant("alerts.read", "see alarm rules, alarms and bulletins", "supervisor", "dispatcher", "operator", "viewer",
+      "emergency")  # fmt: skip
+grant("alerts.rules", "create and change alarm rules", "supervisor", "emergency")
+grant("alerts.respond", "acknowledge, shelve and comment alarms", "supervisor", "dispatcher", "operator", "emergency")
+grant("alerts.draft", "draft early-warning bulletins", "supervisor", "emergency")
+grant("alerts.approve", "approve (as the second person) and publish early-warning bulletins", "supervisor", "emergency")
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 Reader = Annotated[Principal, require("alerts.read")]
@@ -131,3 +139,154 @@ def unshelve(alarm_id: int, session: SessionDep, principal: Responder, body: Not
 def comment(alarm_id: int, session: SessionDep, principal: Responder, body: CommentIn) -> dict[str, Any]:
     entry = alarms.comment(session, principal, alarm_id, body.text)
     return {"at": entry.at.isoformat(), "actor": entry.actor, "kind": entry.kind, "note": entry.note}
+
+
+# ---------------------------------------------------------------- bulletins
+
+
+class BulletinIn(Request):
+    kind: Literal["alert", "update", "cancel"] = "alert"
+    replaces: str | None = Field(None, max_length=120, description="update/cancel: the identifier of the message")
+    hazard: str | None = Field(None, max_length=40, description="e.g. rainstorm (see the hazards catalogue)")
+    colour: Literal["blue", "yellow", "orange", "red"] | None = None
+    area_codes: list[Annotated[str, Field(pattern=r"^\d{6,12}$")]] | None = Field(None, max_length=50)
+    area_polygons: list[list[list[float]]] | None = Field(None, max_length=20, description="rings of [lon, lat]")
+    area_desc: str | None = Field(None, max_length=500)
+    onset: datetime | None = None
+    expires: datetime | None = None
+    headline: str | None = Field(None, max_length=160)
+    description: str | None = Field(None, max_length=4000)
+    instruction: str | None = Field(None, max_length=4000)
+    headline_en: str | None = Field(None, max_length=160)
+    description_en: str | None = Field(None, max_length=4000)
+    instruction_en: str | None = Field(None, max_length=4000)
+
+
+class BulletinEdit(BulletinIn):
+    version: int = Field(ge=1, description="the version you saw")
+
+
+class Step(Request):
+    version: int = Field(ge=1, description="the version you saw; a newer one means someone acted first")
+    reason: str = Field("", max_length=2000)
+
+
+def _aware(body: BulletinIn) -> dict[str, Any]:
+    data = body.model_dump(exclude={"version"}, exclude_unset=True)
+    for name in ("onset", "expires"):
+        if data.get(name) is not None and data[name].tzinfo is None:
+            raise Problem(422, f"Give {name} with its offset.", errors=[{"field": name, "message": "no offset"}])
+    return data
+
+
+@router.get("/bulletins", summary="Bulletins, newest first")
+def list_bulletins(
+    session: SessionDep,
+    _: Reader,
+    state: Annotated[Literal["draft", "approved", "published", "rejected"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    return [bulletins.as_json(b) for b in bulletins.listing(session, state)]
+
+
+@router.post("/bulletins", status_code=201, summary="Draft a bulletin (a new warning, an update or a cancellation)")
+def draft_bulletin(
+    session: SessionDep, principal: Annotated[Principal, require("alerts.draft")], body: BulletinIn
+) -> dict[str, Any]:
+    return bulletins.as_json(bulletins.draft(session, principal, _aware(body)))
+
+
+@router.get("/bulletins/{bulletin_id}", summary="One bulletin")
+def get_bulletin(bulletin_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+    return bulletins.as_json(bulletins.get(session, bulletin_id))
+
+
+@router.patch("/bulletins/{bulletin_id}", summary="Change a draft")
+def edit_bulletin(
+    bulletin_id: int, session: SessionDep, principal: Annotated[Principal, require("alerts.draft")], body: BulletinEdit
+) -> dict[str, Any]:
+    data = _aware(body)
+    for name in ("kind", "replaces"):
+        if name in data:
+            raise Problem(422, f"{name} is fixed when the draft is made.", errors=[{"field": name, "message": "fixed"}])
+    return bulletins.as_json(bulletins.edit(session, principal, bulletin_id, body.version, data))
+
+
+@router.post("/bulletins/{bulletin_id}/approve", summary="Approve a draft (a second person)")
+def approve_bulletin(
+    bulletin_id: int, session: SessionDep, principal: Annotated[Principal, require("alerts.approve")], body: Step
+) -> dict[str, Any]:
+    return bulletins.as_json(bulletins.approve(session, principal, bulletin_id, body.version))
+
+
+@router.post("/bulletins/{bulletin_id}/reject", summary="Reject a draft or an approved bulletin, with a reason")
+def reject_bulletin(
+    bulletin_id: int, session: SessionDep, principal: Annotated[Principal, require("alerts.approve")], body: Step
+) -> dict[str, Any]:
+    return bulletins.as_json(bulletins.reject(session, principal, bulletin_id, body.version, body.reason))
+
+
+@router.post("/bulletins/{bulletin_id}/publish", summary="Publish an approved bulletin as a CAP 1.2 message")
+def publish_bulletin(
+    bulletin_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require("alerts.approve")],
+    body: Step,
+) -> dict[str, Any]:
+    message = bulletins.publish(session, settings, principal, bulletin_id, body.version)
+    return {**bulletins.as_json(bulletins.get(session, bulletin_id)), "identifier": message.identifier,
+            "cap": f"/alerts/cap/{message.identifier}.xml"}  # fmt: skip
+
+
+# ---------------------------------------------------------------- public: CAP messages, the feed, active warnings
+
+public_router = APIRouter(prefix="/alerts", tags=["alerts"])
+Anyone = Annotated[Principal, public()]
+
+
+def _message_json(message: CapMessage) -> dict[str, Any]:
+    return cap.to_json(cap.from_xml(message.xml.encode("utf-8")))
+
+
+@public_router.get("/cap/feed.atom", summary="Atom feed of the warnings in force (each links its CAP message)")
+def cap_feed(request: HttpRequest, session: SessionDep, settings: SettingsDep, _: Anyone) -> Response:
+    base = str(request.base_url).rstrip("/")
+    active = bulletins.active_messages(session)
+    entries = [
+        cap.FeedEntry.from_alert(cap.from_xml(m.xml.encode("utf-8")), f"{base}/alerts/cap/{m.identifier}.xml")
+        for m in active
+    ]
+    updated = max((m.sent for m in active), default=utcnow())
+    body = cap.atom_feed(entries, feed_id=f"{base}/alerts/cap/feed.atom", title=settings.cap_sender_name,
+                         self_url=f"{base}/alerts/cap/feed.atom", updated=updated)  # fmt: skip
+    return Response(body, media_type=cap.ATOM_MEDIA_TYPE)
+
+
+@public_router.get("/cap/{identifier}.xml", summary="One CAP 1.2 message, exactly as published")
+def cap_message(
+    identifier: str,
+    session: SessionDep,
+    _: Anyone,
+    format: Annotated[Literal["xml", "json"], Query(description="json for debugging and web clients")] = "xml",
+) -> Response:
+    message = bulletins.message(session, identifier)
+    if format == "json":
+        return JSONResponse(_message_json(message))
+    return Response(message.xml.encode("utf-8"), media_type=cap.CAP_MEDIA_TYPE)
+
+
+@public_router.get("/warnings/active.json", summary="The warnings in force, as JSON (public)")
+def active_warnings(session: SessionDep, _: Anyone) -> list[dict[str, Any]]:
+    return [
+        {
+            "identifier": m.identifier,
+            "hazard": m.hazard,
+            "colour": m.colour,
+            "headline": m.headline,
+            "sent": m.sent.isoformat(),
+            "expires": m.expires.isoformat(),
+            "areas": json.loads(m.area_codes),
+            "cap": f"/alerts/cap/{m.identifier}.xml",
+        }
+        for m in bulletins.active_messages(session)
+    ]

@@ -119,3 +119,58 @@ class AlarmEvent(Base):
     kind: Mapped[str] = mapped_column(String(30))
     note: Mapped[str] = mapped_column(Text, default="")
     value: Mapped[float | None] = mapped_column(Float)
+
+
+class Bulletin(Base):
+    """An early-warning bulletin as people write it: drafted, approved by a second person, published as a
+    CAP message. An update or a cancellation is a bulletin of its own that names the message it replaces."""
+
+    __tablename__ = "alert_bulletin"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="alert")  # alert, update, cancel
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("alert_cap_message.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="draft")  # draft, approved, published, rejected
+    hazard: Mapped[str] = mapped_column(String(40))
+    colour: Mapped[str] = mapped_column(String(10))
+    area_codes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of GB/T 2260 codes
+    area_polygons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of [[lon, lat], …] rings
+    area_desc: Mapped[str] = mapped_column(String(500))
+    onset: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime)
+    headline: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text)
+    instruction: Mapped[str] = mapped_column(Text, default="")
+    headline_en: Mapped[str] = mapped_column(String(160), default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    instruction_en: Mapped[str] = mapped_column(Text, default="")
+    drafted_by: Mapped[str] = mapped_column(String(64))
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("alert_cap_message.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for edits and steps
+
+
+class CapMessage(Base):
+    """A published CAP 1.2 message, immutable: its XML is kept exactly as served. Which warnings are active
+    is derived from these (Actual, not expired, not referenced by a later Update or Cancel)."""
+
+    __tablename__ = "alert_cap_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(120), unique=True)
+    sender: Mapped[str] = mapped_column(String(200))
+    sent: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    msg_type: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    hazard: Mapped[str] = mapped_column(String(40))
+    colour: Mapped[str] = mapped_column(String(10))
+    area_codes: Mapped[str] = mapped_column(Text)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    headline: Mapped[str] = mapped_column(String(160))
+    xml: Mapped[str] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("alert_cap_message.id"), index=True)

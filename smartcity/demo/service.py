@@ -54,6 +54,7 @@ ACCOUNTS = [
     DemoAccount("inspector", "监督员 赵磊", "inspector", STREET[0]),
     DemoAccount("handler", "黄浦区处置员 周洁", "handler", "310101"),
     DemoAccount("viewer", "查看者 孙悦", "viewer", CITY[0]),
+    DemoAccount("emergency", "应急值班员 吴昊", "emergency", CITY[0]),
     DemoAccount("citizen", "市民 刘洋", "citizen", None),
     DemoAccount("device", "演示设备网关", "device", None),
 ]

@@ -45,6 +45,7 @@ ROLES: dict[str, Role] = {
         Role("inspector", "监督员", "Field inspector", "department", {"departments.read"}),
         Role("handler", "处置部门", "Department handler", "department", {"departments.read"}),
         Role("viewer", "查看者", "Viewer", "department", {"departments.read"}),
+        Role("emergency", "应急值班员", "Emergency officer", "department", {"departments.read"}),
         Role("citizen", "市民", "Citizen", "self", set(), staff=False),
         Role("device", "设备", "Device", "self", set(), staff=False),
     )

@@ -22,7 +22,7 @@ MATRIX = [
         "GET",
         "/api/security/departments",
         None,
-        {"admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer"},
+        {"admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "emergency"},
     ),
     (
         "POST",
@@ -36,7 +36,8 @@ MATRIX = [
     ("GET", "/api/audit/records", None, {"admin", "supervisor"}),
     ("POST", "/api/audit/verify", None, {"admin"}),
 ]
-ROLES = ["admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "citizen", "device"]
+ROLES = ["admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "emergency", "citizen",
+         "device"]  # fmt: skip
 
 
 def _fill(value, role: str):
@@ -120,6 +121,9 @@ def test_supervisor_sees_only_audit_records_of_accounts_in_scope(client, city) -
 
 PUBLIC_ROUTES = {
     "/healthz",
+    "/alerts/cap/feed.atom",  # published warnings are for everyone
+    "/alerts/cap/{identifier}.xml",
+    "/alerts/warnings/active.json",
     "/login",
     "/language/{code}",
     "/api/auth/token",
