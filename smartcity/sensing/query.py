@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, String, and_, cast, exists, func, literal, not_, or_, select, true
+from sqlalchemy import JSON, Float, String, and_, case, cast, exists, func, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from smartcity.sensing import filter as stafilter
@@ -286,8 +286,8 @@ class Compiler:
     def number(self, typed: Typed) -> Any:
         if typed.kind == "result":
             return typed.expr.result_number
-        if typed.kind == "any" and self.dialect != "sqlite":
-            return cast(typed.expr, Float)
+        if typed.kind == "any":
+            return _as_number(typed.expr, self.dialect)
         return typed.expr
 
     def binary(self, node: stafilter.Binary) -> Typed:
@@ -333,11 +333,10 @@ class Compiler:
             if kind == "bool":
                 return model.result_boolean
             return model.result_number
-        if typed.kind == "any" and other is not None and self.dialect != "sqlite":
-            if other.kind == "number":
-                return cast(typed.expr, Float)
-            if other.kind == "bool":  # a JSON member reads as text: true and false are its words
-                return func.lower(typed.expr)
+        if typed.kind == "any" and other is not None and other.kind == "number":
+            return _as_number(typed.expr, self.dialect)
+        if typed.kind == "any" and other is not None and other.kind == "bool" and self.dialect != "sqlite":
+            return func.lower(typed.expr)  # a JSON member reads as text: true and false are its words
         if typed.kind == "bool" and other is not None and other.kind == "any" and self.dialect != "sqlite":
             return literal("true" if typed.expr.value else "false", String)
         return typed.expr
@@ -428,6 +427,18 @@ class Compiler:
         if typed.kind == "wkt":
             return func.ST_GeomFromText(typed.expr, 4326)
         return func.ST_SetSRID(func.ST_GeomFromGeoJSON(typed.expr), 4326)
+
+
+NUMBER_TEXT = r"^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def _as_number(member: Any, dialect: str) -> Any:
+    """A JSON member as a number where it is one and null where it is not, on both engines alike
+    (PostgreSQL would refuse the whole query on the first non-numeric member; SQLite would order text
+    after every number)."""
+    if dialect == "sqlite":
+        return case((func.typeof(member).in_(("integer", "real")), member), else_=None)
+    return case((member.op("~")(literal(NUMBER_TEXT)), cast(member, Float)), else_=None)
 
 
 def _correlated(nav: Nav, model: Any) -> tuple[Any, Any]:

@@ -181,6 +181,8 @@ def test_json_members_compare_with_booleans_and_numbers(client, stations) -> Non
         ("properties/synthetic ne true", []),  # the other station has no such member: null is not "ne"
         ("properties/depth gt 4", ["外白渡桥站"]),
         ("properties/river eq '苏州河'", ["外白渡桥站", "武宁路桥站"]),
+        ("properties/river gt 3", []),  # a text member is no number: no match, not an error
+        ("properties/depth add 1 gt 5", ["外白渡桥站"]),
     ):
         response = client.get(f"{STA}/Things", params={"$filter": expression, "$orderby": "name"})
         assert response.status_code == 200, (expression, response.text)
