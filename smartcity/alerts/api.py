@@ -11,7 +11,7 @@ from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from smartcity.alerts import alarms, bulletins, cap, service
+from smartcity.alerts import alarms, bulletins, cap, service, suggestions
 from smartcity.alerts.models import CapMessage
 from smartcity.core.db import utcnow
 from smartcity.core.deps import SessionDep, SettingsDep
@@ -290,3 +290,24 @@ def active_warnings(session: SessionDep, _: Anyone) -> list[dict[str, Any]]:
         }
         for m in bulletins.active_messages(session)
     ]
+
+
+# ---------------------------------------------------------------- suggested warnings
+
+
+class SuggestionPick(Request):
+    hazard: Literal["rainstorm", "river_level"]
+    colour: Literal["blue", "yellow", "orange", "red"]
+    district: str = Field(pattern=r"^\d{6}$")
+
+
+@router.get("/suggestions", summary="Suggested warnings from the rain gauges and river stations (a person decides)")
+def list_suggestions(session: SessionDep, _: Annotated[Principal, require("alerts.draft")]) -> list[dict[str, Any]]:
+    return [s.as_json() for s in suggestions.suggest(session)]
+
+
+@router.post("/suggestions/draft", status_code=201, summary="Draft a bulletin from a suggestion")
+def draft_from_suggestion(
+    session: SessionDep, principal: Annotated[Principal, require("alerts.draft")], body: SuggestionPick
+) -> dict[str, Any]:
+    return bulletins.as_json(suggestions.draft_from(session, principal, body.hazard, body.colour, body.district))

@@ -699,6 +699,48 @@ def _dependent_datastreams(entity: EntitySet, entity_id: int) -> list[Any]:
     return []
 
 
+@dataclass(frozen=True)
+class StreamInfo:
+    """A Datastream with what other modules read of its station (the Thing's name and properties)."""
+
+    datastream_id: int
+    station: str
+    properties: dict[str, Any]  # the Thing's
+    latest_time: datetime | None
+    latest_value: Any
+
+
+def datastreams_measuring(session: Session, quantity: str) -> list[StreamInfo]:
+    """The Datastreams whose properties say they measure ``quantity`` (e.g. rainfall, water_level)."""
+    from smartcity.sensing.models import Datastream, Thing
+
+    found = []
+    for ds, thing in session.execute(
+        select(Datastream, Thing).join(Thing, Thing.id == Datastream.thing_id).order_by(Datastream.id)
+    ):
+        if json.loads(ds.properties or "{}").get("quantity") != quantity:
+            continue
+        latest = json.loads(ds.latest_result) if ds.latest_result else None
+        found.append(StreamInfo(ds.id, thing.name, json.loads(thing.properties or "{}"), ds.latest_time, latest))
+    return found
+
+
+def sums(session: Session, datastream_ids: list[int], start: datetime, end: datetime) -> dict[int, float]:
+    """The sum of each Datastream's numeric results with phenomenon time in [start, end)."""
+    if not datastream_ids:
+        return {}
+    rows = session.execute(
+        select(Observation.datastream_id, func.sum(Observation.result_number))
+        .where(
+            Observation.datastream_id.in_(datastream_ids),
+            Observation.phenomenon_time_start >= start,
+            Observation.phenomenon_time_start < end,
+        )
+        .group_by(Observation.datastream_id)
+    )
+    return {i: float(total or 0) for i, total in rows}
+
+
 NOT_NUMERIC = ("OM_CategoryObservation", "OM_TruthObservation", "OM_ComplexObservation")
 
 
