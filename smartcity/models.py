@@ -5,10 +5,12 @@ from smartcity.alerts.models import (
     AlarmEvent,
     Bulletin,
     CapMessage,
+    Delivery,
     Rule,
     RuleDatastream,
     RuleState,
     RuleVersion,
+    Subscriber,
 )
 from smartcity.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Component, WorkingDayOverride
 from smartcity.core.audit import AuditHead, AuditRecord
@@ -46,6 +48,7 @@ __all__ = [
     "CasePhoto",
     "Component",
     "Datastream",
+    "Delivery",
     "Department",
     "Division",
     "FeatureOfInterest",
@@ -66,6 +69,7 @@ __all__ = [
     "RuleState",
     "RuleVersion",
     "Sensor",
+    "Subscriber",
     "Thing",
     "ThingDevice",
     "UnitGrid",

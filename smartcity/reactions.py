@@ -2,7 +2,7 @@
 process that writes — the web app, the MQTT bridge, the CLI — imports this, so a reading stored by any of
 them is evaluated by the alarm rules, and a closed case updates its hotline order and its alarm."""
 
-from smartcity.alerts import alarms, evaluation
+from smartcity.alerts import alarms, dissemination, evaluation
 from smartcity.hotline import service as hotline
 
-__all__ = ["alarms", "evaluation", "hotline"]
+__all__ = ["alarms", "dissemination", "evaluation", "hotline"]

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
+from sqlalchemy import select
 
-from smartcity.alerts import alarms, bulletins, cap, service, suggestions
-from smartcity.alerts.models import CapMessage
+from smartcity.alerts import alarms, bulletins, cap, dissemination, service, suggestions
+from smartcity.alerts.models import CapMessage, Subscriber
 from smartcity.core.db import utcnow
 from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import Problem
@@ -25,6 +26,7 @@ grant("alerts.rules", "create and change alarm rules", "supervisor", "emergency"
 grant("alerts.respond", "acknowledge, shelve and comment alarms", "supervisor", "dispatcher", "operator", "emergency")
 grant("alerts.draft", "draft early-warning bulletins", "supervisor", "emergency")
 grant("alerts.approve", "approve (as the second person) and publish early-warning bulletins", "supervisor", "emergency")
+grant("alerts.subscribers", "manage who receives published warnings, and the deliveries", "supervisor", "emergency")
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 Reader = Annotated[Principal, require("alerts.read")]
@@ -311,3 +313,55 @@ def draft_from_suggestion(
     session: SessionDep, principal: Annotated[Principal, require("alerts.draft")], body: SuggestionPick
 ) -> dict[str, Any]:
     return bulletins.as_json(suggestions.draft_from(session, principal, body.hazard, body.colour, body.district))
+
+
+# ---------------------------------------------------------------- dissemination
+
+
+class SubscriberIn(Request):
+    name: str = Field(min_length=1, max_length=200)
+    channel: str = Field(max_length=10, description="webhook, email or sms")
+    target: str = Field(min_length=1, max_length=500, description="the URL, address or phone number")
+    hazards: list[str] | None = Field(None, max_length=30, description="only these hazards (default: all)")
+    area_codes: list[Annotated[str, Field(pattern=r"^\d{6,12}$")]] | None = Field(None, max_length=50)
+    min_colour: str = Field("blue", max_length=10)
+
+
+class ActiveIn(Request):
+    active: bool
+
+
+Disseminator = Annotated[Principal, require("alerts.subscribers")]
+
+
+@router.get("/subscribers", summary="Who receives published warnings")
+def list_subscribers(session: SessionDep, _: Disseminator) -> list[dict[str, Any]]:
+    return [dissemination.subscriber_json(s) for s in session.scalars(select(Subscriber).order_by(Subscriber.id))]
+
+
+@router.post("/subscribers", status_code=201, summary="Add a subscriber (a webhook's signing secret is shown once)")
+def add_subscriber(session: SessionDep, principal: Disseminator, body: SubscriberIn) -> dict[str, Any]:
+    subscriber, secret = dissemination.subscribe(
+        session, principal, name=body.name, channel=body.channel, target=body.target, hazard_codes=body.hazards,
+        area_codes=body.area_codes, min_colour=body.min_colour,
+    )  # fmt: skip
+    return {**dissemination.subscriber_json(subscriber), "secret": secret}
+
+
+@router.patch("/subscribers/{subscriber_id}", summary="Pause or resume a subscriber")
+def pause_subscriber(subscriber_id: int, session: SessionDep, _: Disseminator, body: ActiveIn) -> dict[str, Any]:
+    return dissemination.subscriber_json(dissemination.set_active(session, subscriber_id, body.active))
+
+
+@router.get("/deliveries", summary="Deliveries of warnings to subscribers (state=dead: the dead-letter list)")
+def list_deliveries(
+    session: SessionDep,
+    _: Disseminator,
+    state: Annotated[Literal["pending", "delivered", "dead"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    return [dissemination.delivery_json(d) for d in dissemination.deliveries(session, state)]
+
+
+@router.post("/deliveries/{delivery_id}/retry", summary="Send a dead-lettered delivery again")
+def retry_delivery(delivery_id: int, session: SessionDep, _: Disseminator) -> dict[str, Any]:
+    return dissemination.delivery_json(dissemination.retry(session, delivery_id))

@@ -12,12 +12,13 @@ app = typer.Typer(help="Alarm rules and alarms: the scheduled work.", no_args_is
 
 
 def run_once(database) -> tuple[int, dict[str, int]]:  # type: ignore[no-untyped-def]
-    """One turn of the schedule: no-data rules, then shelving expiry and escalation."""
-    from smartcity.alerts import alarms, evaluation
+    """One turn of the schedule: no-data rules, shelving expiry and escalation, then the deliveries due."""
+    from smartcity.alerts import alarms, dissemination, evaluation
 
     with database.session(actor="alerts-schedule") as session:
         transitions = evaluation.tick(session)
         done = alarms.housekeeping(session, database.settings)
+    done |= dissemination.deliver_due(database)
     return len(transitions), done
 
 
@@ -27,7 +28,10 @@ def tick() -> None:
     from smartcity.cli import _database
 
     changes, done = run_once(_database())
-    typer.echo(f"{changes} no-data changes, {done['unshelved']} unshelved, {done['escalated']} escalated.")
+    typer.echo(
+        f"{changes} no-data changes, {done['unshelved']} unshelved, {done['escalated']} escalated, "
+        f"{done['delivered']} warnings delivered, {done['failed']} deliveries failed."
+    )
 
 
 @app.command("run")

@@ -174,3 +174,43 @@ class CapMessage(Base):
     headline: Mapped[str] = mapped_column(String(160))
     xml: Mapped[str] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("alert_cap_message.id"), index=True)
+
+
+class Subscriber(Base):
+    """Who receives published warnings: a webhook endpoint (signed with HMAC-SHA256), an email address or a
+    phone number for SMS; optionally only some hazards, districts and colours."""
+
+    __tablename__ = "alert_subscriber"
+    __audit_exclude__ = frozenset({"secret"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(10))  # webhook, email, sms
+    target: Mapped[str] = mapped_column(String(500))  # URL, address or phone number
+    secret: Mapped[str | None] = mapped_column(String(100))  # webhooks: the HMAC key, shown once
+    hazards: Mapped[str | None] = mapped_column(Text)  # JSON list; null: every hazard
+    area_codes: Mapped[str | None] = mapped_column(Text)  # JSON list of division codes; null: everywhere
+    min_colour: Mapped[str] = mapped_column(String(10), default="blue")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """One message to one subscriber: made in the publishing transaction (one per pair, unique), sent by the
+    schedule with retries and backoff, dead-lettered after the last attempt. Its key lets receivers drop
+    a repeat (a send whose answer was lost is sent again: at least once, and once for the receiver)."""
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (Index("ix_alert_delivery_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("alert_cap_message.id"), index=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("alert_subscriber.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending, delivered, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
