@@ -80,7 +80,8 @@ def mqtt_bridge() -> None:
     if not settings.mqtt_url:
         typer.secho("Set SMARTCITY_MQTT_URL (mqtt://user:password@host:1883) first.", fg="red", err=True)
         raise typer.Exit(2)
-    bridge, notifier = Bridge(settings, _database()), Notifier(settings)
+    bridge = Bridge(settings, _database())
+    notifier = Notifier(settings, client=bridge.client)
     try:
         bridge.start()
         notifier.start()

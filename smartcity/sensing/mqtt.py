@@ -129,8 +129,8 @@ class Bridge:
         if reason.is_failure:
             LOGGER.error("MQTT broker refused the bridge: %s", reason)
             return
-        # "Datastreams(+)" is not a filter MQTT knows: take the tree and match the creation topics here
-        client.subscribe("v1.1/#", options=SubscribeOptions(qos=1, noLocal=True))
+        # "Datastreams(+)" is not a filter MQTT knows: take the creation topics' level and match them here
+        client.subscribe("v1.1/+/Observations", options=SubscribeOptions(qos=1, noLocal=True))
         self.connected.set()
 
     def _work(self) -> None:
@@ -201,23 +201,28 @@ def _from_server(message: mqtt.MQTTMessage) -> bool:
 
 
 class Notifier:
-    """Publishes committed changes for MQTT subscribers (one connection per process)."""
+    """Publishes committed changes for MQTT subscribers (one connection per process). In the bridge it
+    publishes on the bridge's own connection (``client``), whose subscription has no-local set, so the
+    broker does not send the bridge back the notifications of what it just stored."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: mqtt.Client | None = None) -> None:
         self.broker = Broker.from_url(settings.mqtt_url)
-        self.client = _client(self.broker, f"{settings.mqtt_client_id}-notify-{id(self)}")
+        self.shared = client is not None
+        self.client = client or _client(self.broker, f"{settings.mqtt_client_id}-notify-{id(self)}")
         self.properties = Properties(PacketTypes.PUBLISH)
         self.properties.UserProperty = [ORIGIN]
 
     def start(self) -> None:
-        _connect(self.client, self.broker, persistent=False)
-        self.client.loop_start()
+        if not self.shared:
+            _connect(self.client, self.broker, persistent=False)
+            self.client.loop_start()
         events.subscribe("sensing.observations_created")(self.observations)
 
     def stop(self) -> None:
         events.unsubscribe("sensing.observations_created", self.observations)
-        self.client.disconnect()
-        self.client.loop_stop()
+        if not self.shared:
+            self.client.disconnect()
+            self.client.loop_stop()
 
     def publish(self, topic: str, body: Any) -> None:
         self.client.publish(topic, json.dumps(body, ensure_ascii=False), qos=0, properties=self.properties)

@@ -63,7 +63,10 @@ def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
     config = folder / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
-        f"persistence false\nlog_dest stderr\n" + ("user root\n" if os.geteuid() == 0 else ""),
+        f"persistence false\nlog_dest stderr\n"
+        # as docs/production.md says: a bridge acknowledging after its commit must not have messages dropped
+        # behind it by the broker's default in-flight (20) and queue (1,000) limits
+        f"max_inflight_messages 0\nmax_queued_messages 0\n" + ("user root\n" if os.geteuid() == 0 else ""),
         encoding="utf-8",
     )
     process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=subprocess.PIPE)

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -137,3 +138,28 @@ def test_subscribers_are_notified_of_new_observations(broker, running, database,
         notifier.stop()
     assert received[0]["result"] == 4.2 and received[0]["@iot.id"] == response.json()["@iot.id"]
     assert _stored(database) == 1  # the bridge skipped the server's own notification on that topic
+
+
+def test_a_burst_is_stored_whole_and_the_bridge_hears_none_of_its_own_notifications(broker, running, database) -> None:
+    """Thousands of readings at once — far beyond the broker's default in-flight and queue limits — are all
+    stored (each acknowledged only after its commit), and the notifications the bridge publishes for them
+    on its own connection do not come back to it."""
+    ids, bridge, configured = running
+    notifier = bridge_module.Notifier(configured, client=bridge.client)
+    notifier.start()
+    try:
+        device = _client(broker, "device", "gauge-burst")
+        topic = f"v1.1/Datastreams({ids['外白渡桥站']})/Observations"
+        start = datetime.now(UTC) - timedelta(hours=2)
+        sent = [
+            device.publish(topic, json.dumps({"phenomenonTime": (start + timedelta(seconds=i)).isoformat(),
+                                              "result": i}), qos=1)
+            for i in range(3000)
+        ]  # fmt: skip
+        for info in sent:
+            info.wait_for_publish(10)
+        assert _wait_for(lambda: _stored(database) == 3000, seconds=60), _stored(database)
+        time.sleep(0.5)
+        assert bridge.counters.stored == 3000 and bridge.counters.rejected == 0
+    finally:
+        notifier.stop()
