@@ -618,14 +618,63 @@ def _batch_row(
     }
 
 
+_INSERTED = ("phenomenon_time_start", "phenomenon_time_end", "result_time", "result_number", "result_string",
+             "result_boolean", "result_json", "result_quality", "valid_time_start", "valid_time_end", "parameters",
+             "datastream_id", "feature_of_interest_id")  # fmt: skip
+_TIMES = frozenset(
+    {"phenomenon_time_start", "phenomenon_time_end", "result_time", "valid_time_start", "valid_time_end"}
+)
+_PG_TYPES = ("timestamptz", "timestamptz", "timestamptz", "float8", "text", "bool", "text", "text", "timestamptz",
+             "timestamptz", "text", "int4", "int4")  # fmt: skip
+
+
 def _insert_observations(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Bulk insert returning the new ids in order (one statement per chunk)."""
-    ids: list[int] = []
-    for start in range(0, len(rows), 5000):
-        chunk = rows[start : start + 5000]
-        result = session.execute(insert(Observation).returning(Observation.id, sort_by_parameter_order=True), chunk)
-        ids.extend(result.scalars())
+    """Bulk insert returning the new ids in the rows' order. The ORM's bulk path with ordered RETURNING
+    sends one INSERT per row on SQLite and re-parses huge statements on PostgreSQL (bench/README.md): here
+    the driver gets one executemany (SQLite) or one INSERT … SELECT FROM unnest(arrays) per chunk."""
+    connection = session.connection()
     session.info.pop(_FOI_CACHE, None)
+    if connection.dialect.name == "sqlite":
+        return _insert_sqlite(connection, rows)
+    return _insert_postgresql(connection, rows)
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    # the text SQLAlchemy's SQLite DATETIME stores (UTC, without the zone), so both paths read alike
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _insert_sqlite(connection: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """The transaction holds SQLite's write lock (BEGIN IMMEDIATE), and a rowid table gives each new row the
+    largest id + 1: the ids are the range after the largest before — checked, with a lookup by key if not."""
+    before = connection.exec_driver_sql("SELECT max(id) FROM sta_observation").scalar() or 0
+    marks = ", ".join("?" * len(_INSERTED))
+    params = [tuple(_sqlite_time(r[c]) if c in _TIMES else r[c] for c in _INSERTED) for r in rows]
+    connection.exec_driver_sql(f"INSERT INTO sta_observation ({', '.join(_INSERTED)}) VALUES ({marks})", params)
+    after = connection.exec_driver_sql("SELECT max(id) FROM sta_observation").scalar() or 0
+    if after - before == len(rows):
+        return list(range(before + 1, after + 1))
+    found = {
+        (d, t): i
+        for i, d, t in connection.exec_driver_sql(
+            "SELECT id, datastream_id, phenomenon_time_start FROM sta_observation WHERE id > ?", (before,)
+        )
+    }
+    return [found[(r["datastream_id"], _sqlite_time(r["phenomenon_time_start"]))] for r in rows]
+
+
+def _insert_postgresql(connection: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """One statement per chunk whatever its size (so the driver prepares it once); RETURNING gives each id
+    with its (datastream, time), which is unique, so the ids are matched to the rows by key, not by order."""
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
+    sql = (f"INSERT INTO sta_observation ({', '.join(_INSERTED)}) SELECT * FROM unnest({arrays}) "
+           "RETURNING id, datastream_id, phenomenon_time_start")  # fmt: skip
+    ids: list[int] = []
+    for start in range(0, len(rows), 10_000):
+        chunk = rows[start : start + 10_000]
+        columns = tuple([r[c] for r in chunk] for c in _INSERTED)
+        found = {(d, t): i for i, d, t in connection.exec_driver_sql(sql, columns)}
+        ids.extend(found[(r["datastream_id"], r["phenomenon_time_start"])] for r in chunk)
     return ids
 
 
@@ -750,6 +799,40 @@ def numeric_datastreams(session: Session, ids: set[int]) -> set[int]:
 
     found = session.execute(select(Datastream.id, Datastream.observation_type).where(Datastream.id.in_(ids)))
     return {i for i, kind in found if not kind.endswith(NOT_NUMERIC)}
+
+
+@dataclass(frozen=True)
+class NumericStream:
+    """A Datastream with numeric results as a person picks it: its name, its station (the Thing) and unit."""
+
+    datastream_id: int
+    name: str
+    station: str
+    unit: str
+
+
+def _symbol(unit: str | None) -> str:
+    value = json.loads(unit or "{}")
+    return str(value.get("symbol") or "") if isinstance(value, dict) else ""
+
+
+def numeric_datastream_names(session: Session, ids: set[int] | None = None) -> list[NumericStream]:
+    """The Datastreams whose results can be numbers (what alarm rules watch) with their station and unit,
+    ordered by station; only those in ``ids`` when given."""
+    from smartcity.sensing.models import Datastream, Thing
+
+    statement = (
+        select(Datastream.id, Datastream.name, Datastream.observation_type, Datastream.unit_of_measurement, Thing.name)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .order_by(Thing.name, Datastream.id)
+    )
+    if ids is not None:
+        statement = statement.where(Datastream.id.in_(ids))
+    return [
+        NumericStream(i, name, station, _symbol(unit))
+        for i, name, kind, unit, station in session.execute(statement)
+        if not kind.endswith(NOT_NUMERIC)
+    ]
 
 
 def station_point(session: Session, stream_id: int) -> tuple[float, float] | None:

@@ -33,8 +33,24 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 PASSWORDS = {"platform": "platform-secret-1", "device": "device-secret-1", "stranger": "stranger-secret-1"}
 
 
+# Production's limits (docs/production.md): a bridge acknowledging after its commit must not have messages
+# dropped behind it by the broker's default in-flight (20) and queue (1,000) limits.
+ROOMY = "max_inflight_messages 0\nmax_queued_messages 0\n"
+
+
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Mosquitto with its default limits."""
+    yield from _mosquitto(tmp_path_factory, "")
+
+
+@pytest.fixture(scope="module")
+def roomy_broker(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Mosquitto configured as docs/production.md says."""
+    yield from _mosquitto(tmp_path_factory, ROOMY)
+
+
+def _mosquitto(tmp_path_factory, extra: str):  # type: ignore[no-untyped-def]
     if not Path(MOSQUITTO).exists():
         message = "Debian's mosquitto is not installed; run scripts/install-system-deps mosquitto"
         if os.environ.get("CI"):
@@ -63,13 +79,12 @@ def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
     config = folder / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
-        f"persistence false\nlog_dest stderr\n"
-        # as docs/production.md says: a bridge acknowledging after its commit must not have messages dropped
-        # behind it by the broker's default in-flight (20) and queue (1,000) limits
-        f"max_inflight_messages 0\nmax_queued_messages 0\n" + ("user root\n" if os.geteuid() == 0 else ""),
+        f"persistence false\nlog_dest stderr\n{extra}" + ("user root\n" if os.geteuid() == 0 else ""),
         encoding="utf-8",
     )
-    process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=subprocess.PIPE)
+    # its log goes to a file: a pipe nobody reads fills up and the broker stops answering
+    log = (folder / "mosquitto.log").open("wb")
+    process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=log)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -79,3 +94,4 @@ def broker(tmp_path_factory):  # type: ignore[no-untyped-def]
     yield {"port": port, "acl": acl, "pid": process.pid}
     process.terminate()
     process.wait(5)
+    log.close()

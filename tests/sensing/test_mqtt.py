@@ -34,6 +34,16 @@ def _client(broker, user: str, client_id: str) -> mqtt.Client:  # type: ignore[n
 @pytest.fixture
 def running(broker, settings, database, client, city):  # type: ignore[no-untyped-def]
     """Two stations, the device bound to the first, the broker's ACL written from that, a running bridge."""
+    yield from _bridge_on(broker, settings, database, client)
+
+
+@pytest.fixture
+def running_roomy(roomy_broker, settings, database, client, city):  # type: ignore[no-untyped-def]
+    """The same on a broker configured as docs/production.md says."""
+    yield from _bridge_on(roomy_broker, settings, database, client)
+
+
+def _bridge_on(broker, settings, database, client):  # type: ignore[no-untyped-def]
     ids = {}
     for name, lon, lat in (("外白渡桥站", 121.4906, 31.2452), ("武宁路桥站", 121.4305, 31.2398)):
         thing = client.post(f"{STA}/Things", json=_station(name, lon, lat), headers=bearer(client, "supervisor")).json()
@@ -140,15 +150,17 @@ def test_subscribers_are_notified_of_new_observations(broker, running, database,
     assert _stored(database) == 1  # the bridge skipped the server's own notification on that topic
 
 
-def test_a_burst_is_stored_whole_and_the_bridge_hears_none_of_its_own_notifications(broker, running, database) -> None:
+def test_a_burst_is_stored_whole_and_the_bridge_hears_none_of_its_own_notifications(
+    roomy_broker, running_roomy, database
+) -> None:
     """Thousands of readings at once — far beyond the broker's default in-flight and queue limits — are all
     stored (each acknowledged only after its commit), and the notifications the bridge publishes for them
     on its own connection do not come back to it."""
-    ids, bridge, configured = running
+    ids, bridge, configured = running_roomy
     notifier = bridge_module.Notifier(configured, client=bridge.client)
     notifier.start()
     try:
-        device = _client(broker, "device", "gauge-burst")
+        device = _client(roomy_broker, "device", "gauge-burst")
         topic = f"v1.1/Datastreams({ids['外白渡桥站']})/Observations"
         start = datetime.now(UTC) - timedelta(hours=2)
         sent = [

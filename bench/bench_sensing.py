@@ -1,0 +1,1328 @@
+"""Benchmark of the sensing hub (SensorThings API v1.1). Prints every figure beside a reference measured in
+the same run, on the same machine and database engine.
+
+    .venv/bin/python bench/bench_sensing.py [--database-url URL] [--only ingest,mqtt,query] [--peer] [--profile]
+
+The app runs as it does in production: `uvicorn smartcity.app:create_app` in a subprocess (one worker), and
+for MQTT Debian's Mosquitto plus `smartcity sensing mqtt-bridge` in subprocesses of their own. Entities are
+created through the API; a device account with an API key is bound to its Things and writes the
+observations (HTTP Basic, as devices do), so authentication, the ownership check and the per-device write
+throttle are all paid.
+
+1. ingest — `POST /sta/v1.1/CreateObservations` (dataArray), batches of --batch-sizes rows spread over
+   --ingest-datastreams datastreams, --observations rows per batch size: observations/s (target ≥ 100,000/s
+   on SQLite) and the per-request p50/p99, beside a raw DB-API `executemany` of the same rows into
+   sta_observation on the same engine, one transaction per batch (the ceiling).
+2. mqtt — --mqtt-messages observations published with QoS 1 by --mqtt-clients device connections to
+   `v1.1/Datastreams(<id>)/Observations`, through Mosquitto (password file, ACL written by
+   `acl_file` from the device bindings) and the bridge: messages/s persisted (target ≥ 10,000/s) and the
+   publish→stored latency. Each message carries its sequence number as the result; a poller reads the new
+   rows (`id > last`) every --poll-ms and stamps each with the time it first saw it, so a latency is the
+   true one plus at most one poll interval. Messages are counted stored, and lost if they never arrive.
+   --mqtt-broker: Mosquitto with its default queue limits (as the tests and docs run it), with
+   max_inflight_messages and max_queued_messages lifted, or both (the default).
+3. query — --table-rows observations (default 10 million) over --table-datastreams datastreams at 10 s
+   spacing, bulk-loaded (executemany in chunks on SQLite, generate_series on PostgreSQL; reused by later
+   runs), then the last 24 h of one datastream (8,640 observations):
+   `GET /Datastreams(id)/Observations?$filter=phenomenonTime ge … and phenomenonTime lt …&$top=10000&
+   $orderby=phenomenonTime`, as JSON and as `$resultFormat=dataArray`, p50/p95 over --query-runs runs on
+   random datastreams (target p50 < 20 ms), beside the same query straight in SQL (the driver's rows).
+4. --peer — the same ingest and query workloads against django-ogc-sensorthings (PyPI), installed into its
+   own virtualenv (var/bench/peer-venv, made on first use: never into .venv), with its own Django ORM
+   backend on the same engine (SQLite file var/bench/peer.db, or the same PostgreSQL database), served by
+   the same uvicorn, one worker. It is driven with the same bodies (its CreateObservations, bulk_create per
+   datastream group) and the same query (--peer-query-runs; without `$orderby` when it refuses that); its
+   table is loaded with the same rows. Printed as ratios. What it does not do (authentication, duplicate
+   checks, datastream extents) is listed in bench/README.md.
+5. --profile — cProfile of the CreateObservations service path in-process (JSON parse, device
+   principal, service.create_observations, commit) on one batch; --py-spy PATH — py-spy samples the server
+   during the largest ingest batch size and the query, and the bridge during MQTT: where the time goes.
+
+Sizes are options; `--only` runs a subset (`--only ""` with --profile: the profile alone). Large databases stay
+under var/bench/ (gitignored). The code measured is the `smartcity` package Python imports: the working tree, or
+an export of one commit with `PYTHONPATH=var/bench/src` (`git archive HEAD smartcity | tar -x -C var/bench/src`);
+the server and the bridge run from the same tree, and the first lines say which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from smartcity.config import Settings
+from smartcity.core.db import Database, upgrade
+from smartcity.security import service as security
+from smartcity.sensing import service as sensing
+from smartcity.sensing.models import Datastream, Observation, Thing
+
+ROOT = Path(__file__).resolve().parent.parent
+# The tree the smartcity package was imported from: the working tree, or (PYTHONPATH=…) an export of a commit.
+# The server and the bridge run from it too, so the whole benchmark measures one version of the code.
+CODE = Path(sensing.__file__).resolve().parent.parent.parent
+BENCH = ROOT / "var" / "bench"
+SECRET = "bench-sensing-" * 4
+STA = "/sta/v1.1"
+ADMIN, DEVICE = "bench-sta-admin", "bench-sta-device"
+MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+MOSQUITTO, MOSQUITTO_PASSWD = "/usr/sbin/mosquitto", "/usr/bin/mosquitto_passwd"
+BROKER_PLATFORM_PASSWORD, BROKER_DEVICE_PASSWORD = "bench-platform-1", "bench-device-1"
+PEER_VENV = BENCH / "peer-venv"
+PEER_PACKAGES = ["django-ogc-sensorthings", "uvicorn", "psycopg[binary]"]
+PEER_PREFIX = "/sensorthings/v1.1"
+SPACING = timedelta(seconds=10)
+WORKLOADS = ("ingest", "mqtt", "query")
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(len(ordered) * share) - 1))]
+
+
+def row(label: str, value: str, reference: str = "") -> None:
+    print(f"  {label:<54} {value:>30}   {reference}")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+@contextlib.contextmanager
+def stopwatch(name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    print(f"  ({name} took {time.perf_counter() - start:.0f} s)")
+
+
+class Sampler:
+    """With --py-spy: samples the server process (all threads; idle ones left out) from start() to report(),
+    then prints where its time went."""
+
+    def __init__(self, args: argparse.Namespace, pid: int | None, label: str) -> None:
+        self.args, self.pid, self.label = args, pid, label
+        self.out = BENCH / f"py-spy-{label}.txt"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Sampler:
+        if self.label and self.args.py_spy and self.pid is not None:
+            self.out.unlink(missing_ok=True)
+            self.process = subprocess.Popen(
+                [
+                    self.args.py_spy,
+                    "record",
+                    "--pid",
+                    str(self.pid),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(self.out),
+                    "--rate",
+                    "200",
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.5)  # let it attach
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(60)
+
+    def report(self) -> None:
+        if self.process is not None and self.out.exists():
+            report_stacks(self.out, self.label, self.args.profile_top)
+
+
+def report_stacks(path: Path, label: str, top: int) -> None:
+    """Own and inclusive share of each function in py-spy's collapsed stacks."""
+    import re
+
+    frame = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        names = []
+        for part in stack.split(";")[1:]:
+            match = frame.match(part)
+            if match:
+                where = match["file"].split("site-packages/")[-1].split("/work/main/")[-1]
+                names.append(f"{match['name']} ({where})")
+        if not names:
+            continue
+        own[names[-1]] = own.get(names[-1], 0) + samples
+        for name in set(names):
+            inclusive[name] = inclusive.get(name, 0) + samples
+    if not total:
+        print(f"  py-spy took no samples for {label}")
+        return
+    print(
+        f"\n  py-spy, server process during {label}: {total:,} samples of busy threads (raw: {path.relative_to(ROOT)})"
+    )
+    print(f"    {'own time':<80} {'own':>6} {'incl.':>6}")
+    for name, samples in sorted(own.items(), key=lambda item: -item[1])[:top]:
+        print(f"    {name[:80]:<80} {samples / total:>6.1%} {inclusive[name] / total:>6.1%}")
+    print(f"    {'inclusive, smartcity code':<80} {'':>6} {'incl.':>6}")
+    ours = [(n, c) for n, c in inclusive.items() if "smartcity/" in n]
+    for name, samples in sorted(ours, key=lambda item: -item[1])[:top]:
+        print(f"    {name[:80]:<80} {'':>6} {samples / total:>6.1%}")
+
+
+def station(name: str, datastreams: int, lon: float = 121.4906, lat: float = 31.2452) -> dict[str, Any]:
+    """A Thing with its Location and N water-level datastreams (deep insert), valid for both servers."""
+    return {
+        "name": name,
+        "description": "bench station",
+        "properties": {"bench": True},
+        "Locations": [
+            {
+                "name": f"{name} location",
+                "description": "site",
+                "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        ],
+        "Datastreams": [
+            {
+                "name": f"{name} #{i}",
+                "description": "water level",
+                "observationType": MEASUREMENT,
+                "unitOfMeasurement": {"name": "metre", "symbol": "m", "definition": "http://qudt.org/vocab/unit/M"},
+                "Sensor": {"name": "gauge", "description": "-", "encodingType": "text/html", "metadata": "-"},
+                "ObservedProperty": {"name": "level", "definition": "http://vocab.example/level", "description": "-"},
+            }
+            for i in range(datastreams)
+        ],
+    }
+
+
+def series_times(end: datetime, count: int) -> list[datetime]:
+    """``count`` instants 10 s apart, the newest at ``end``."""
+    return [end - SPACING * (count - 1 - k) for k in range(count)]
+
+
+def batch_bodies(
+    datastreams: list[Any], total: int, batch: int, end: datetime, *, seed: int
+) -> tuple[list[bytes], list[list[tuple[Any, datetime, float]]]]:
+    """CreateObservations bodies of ``batch`` rows each, every request spread over all the datastreams; also
+    the same rows as (datastream, time, value) for the raw reference. Times are unique per datastream."""
+    rng = random.Random(seed)
+    per_stream = -(-total // len(datastreams))
+    times = series_times(end, per_stream)
+    cursor = {d: 0 for d in datastreams}
+    bodies, plain = [], []
+    for start in range(0, total, batch):
+        size = min(batch, total - start)
+        share, extra = divmod(size, len(datastreams))
+        groups, rows = [], []
+        for index, datastream in enumerate(datastreams):
+            n = share + (1 if index < extra else 0)
+            if n == 0:
+                continue
+            values = []
+            for _ in range(n):
+                moment, value = times[cursor[datastream]], round(3.0 + rng.random(), 3)
+                cursor[datastream] += 1
+                values.append([iso(moment), value])
+                rows.append((datastream, moment, value))
+            groups.append(
+                {"Datastream": {"@iot.id": datastream}, "components": ["phenomenonTime", "result"], "dataArray": values}
+            )
+        bodies.append(json.dumps(groups).encode())
+        plain.append(rows)
+    return bodies, plain
+
+
+# ---------------------------------------------------------------- our server
+
+
+class Ours:
+    """The platform, migrated, with an admin and a device account (API keys), served by uvicorn."""
+
+    def __init__(self, url: str) -> None:
+        self.settings = Settings(database_url=url, env="test", secret_key=SECRET, _env_file=None)
+        upgrade(self.settings)
+        self.database = Database(self.settings)
+        self.dialect = self.database.engine.dialect.name
+        self.maintain()
+        with self.database.session(actor="bench") as s:
+            for name, role in ((ADMIN, "admin"), (DEVICE, "device")):
+                if security.user_by_name(s, name) is None:
+                    security.create_user(s, username=name, display_name=name, password=None, role=role)
+            self.admin_key, _ = security.create_api_key(s, name="bench", user=security.user_by_name(s, ADMIN))
+            self.device_key, _ = security.create_api_key(s, name="bench", user=security.user_by_name(s, DEVICE))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base = ""
+
+    def maintain(self) -> None:
+        """What cron (`smartcity sensing maintain`) and the bridge do hourly: on PostgreSQL, the monthly
+        partitions ahead and for rows waiting in the default partition; no retention (0 days)."""
+        from smartcity.sensing import partitions
+
+        partitions.maintain(self.database, 0)
+
+    def env(self) -> dict[str, str]:
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")},
+            "SMARTCITY_DATABASE_URL": self.settings.database_url,
+            "SMARTCITY_ENV": "test",
+            "SMARTCITY_SECRET_KEY": SECRET,
+            # the throttle's own transaction is still paid per request; only its limit is lifted
+            "SMARTCITY_STA_DEVICE_WRITES_PER_MINUTE": str(10**7),
+        }
+
+    def start(self) -> None:
+        port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "smartcity.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=CODE,
+            env=self.env(),
+        )
+        self.base = f"http://127.0.0.1:{port}"
+        wait_http(f"{self.base}/healthz", self.process)
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.process = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base + STA, headers={"X-API-Key": self.admin_key}, timeout=600)
+
+    def device(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base + STA, auth=(DEVICE, self.device_key), timeout=600)
+
+    def make_stations(self, prefix: str, things: int, per_thing: int, *, bind: bool = True) -> list[int]:
+        """Things with their datastreams through the API, bound to the device; returns datastream ids."""
+        ids: list[int] = []
+        with self.admin() as client:
+            for t in range(things):
+                response = client.post("/Things", json=station(f"{prefix} {t}", per_thing))
+                response.raise_for_status()
+                thing = response.json()["@iot.id"]
+                streams = client.get(f"/Things({thing})/Datastreams", params={"$orderby": "id", "$top": "1000"})
+                ids += [d["@iot.id"] for d in streams.json()["value"]]
+                if bind:
+                    with self.database.session(actor="bench") as s:
+                        sensing.bind_device(s, thing, DEVICE)
+        return ids
+
+    def find_stations(self, prefix: str) -> list[int]:
+        with self.database.session() as s:
+            return list(
+                s.scalars(
+                    select(Datastream.id)
+                    .join(Thing, Thing.id == Datastream.thing_id)
+                    .where(Thing.name.like(f"{prefix} %"))
+                    .order_by(Datastream.id)
+                )
+            )
+
+    def prime(self, datastreams: list[int], moment: datetime) -> dict[int, int]:
+        """One observation per datastream (through the API: it makes the FeatureOfInterest from the Thing's
+        Location, once); returns each datastream's feature id."""
+        body = [
+            {"Datastream": {"@iot.id": d}, "components": ["phenomenonTime", "result"], "dataArray": [[iso(moment), 0]]}
+            for d in datastreams
+        ]
+        with self.admin() as client:
+            client.post("/CreateObservations", json=body).raise_for_status()
+        with self.database.session() as s:
+            pairs = s.execute(
+                select(Observation.datastream_id, Observation.feature_of_interest_id)
+                .where(Observation.datastream_id.in_(datastreams))
+                .distinct()
+            ).all()
+        return dict(pairs)  # type: ignore[arg-type]
+
+    def count(self, datastreams: list[int]) -> int:
+        with self.database.session() as s:
+            statement = select(func.count()).select_from(Observation)
+            return s.scalar(statement.where(Observation.datastream_id.in_(datastreams))) or 0
+
+    def forget(self, datastreams: list[int]) -> None:
+        """Drop what a workload wrote, so the table keeps its --table-rows for the query."""
+        with self.database.engine.begin() as conn:
+            for start in range(0, len(datastreams), 500):
+                conn.execute(
+                    Observation.__table__.delete().where(
+                        Observation.datastream_id.in_(datastreams[start : start + 500])
+                    )
+                )
+
+
+# ---------------------------------------------------------------- 1. HTTP ingest
+
+
+def post_batches(
+    base: str, path: str, bodies: list[bytes], clients: int, auth: Any = None
+) -> tuple[float, list[float], int]:
+    """Send every body (``clients`` connections taking them in turn); wall time, per-request ms, and the
+    number of rows the server answered "error" for."""
+    timings: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    queue = list(enumerate(bodies))
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, auth=auth, timeout=600) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    _, body = queue.pop(0)
+                start = time.perf_counter()
+                response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+                spent = (time.perf_counter() - start) * 1000
+                if response.status_code != 201:
+                    raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+                failed = sum(1 for link in response.json() if link == "error")
+                with lock:
+                    timings.append(spent)
+                    errors[0] += failed
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, timings, errors[0]
+
+
+def raw_insert(database: Database, batches: list[list[tuple[int, datetime, float]]], foi: dict[int, int]) -> float:
+    """The ceiling: the same rows with the driver's executemany, one transaction per batch."""
+    sqlite = database.engine.dialect.name == "sqlite"
+    statement = (
+        "INSERT INTO sta_observation (phenomenon_time_start, result_number, datastream_id, feature_of_interest_id) "
+        + ("VALUES (?, ?, ?, ?)" if sqlite else "VALUES (%s, %s, %s, %s)")
+    )
+    prepared = [
+        [(sqlite_time(t) if sqlite else t, v, d, foi[d]) for d, t, v in rows] for rows in batches
+    ]  # converted before the clock starts: the reference is the database's own cost
+    connection = database.engine.raw_connection()
+    try:
+        driver = connection.driver_connection
+        start = time.perf_counter()
+        for rows in prepared:
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.executemany(statement, rows)
+            if sqlite:
+                cursor.execute("COMMIT")
+            else:
+                driver.commit()  # type: ignore[union-attr]
+            cursor.close()
+        return time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def sqlite_time(moment: datetime) -> str:
+    """How SQLAlchemy's SQLite DateTime stores a (UTC) instant."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def bench_ingest(ours: Ours, args: argparse.Namespace, stamp: str, peer: Peer | None) -> dict[int, float]:
+    print(
+        f"\nHTTP ingest: POST {STA}/CreateObservations (dataArray), device account, "
+        f"{args.ingest_datastreams} datastreams per request, {args.http_clients} client(s)"
+    )
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    rates: dict[int, float] = {}
+    for size in args.batch_sizes:
+        streams = ours.make_stations(f"bench-ingest {stamp} b{size}", args.ingest_datastreams, 1)
+        reference = ours.make_stations(f"bench-raw {stamp} b{size}", args.ingest_datastreams, 1, bind=False)
+        early = end - SPACING * (args.observations + 10)
+        ours.prime(streams, early)
+        foi = ours.prime(reference, early)
+        bodies, plain = batch_bodies(streams, args.observations, size, end, seed=size)
+        sampler = Sampler(args, ours.pid, f"ingest-{size}" if size == max(args.batch_sizes) else "").start()
+        seconds, timings, errors = post_batches(
+            ours.base, f"{STA}/CreateObservations", bodies, args.http_clients, (DEVICE, ours.device_key)
+        )
+        sampler.stop()
+        stored = ours.count(streams) - len(streams)
+        rate = args.observations / seconds
+        rates[size] = rate
+        row(
+            f"batches of {size:,}: {len(bodies)} requests, {args.observations:,} obs",
+            f"{rate:,.0f} obs/s",
+            f"p50 {statistics.median(timings):,.0f} ms, p99 {percentile(timings, 0.99):,.0f} ms per request; "
+            f"stored {stored:,}/{args.observations:,}, {errors} errors; target ≥ 100,000 obs/s on SQLite",
+        )
+        remapped = [[(reference[streams.index(d)], t, v) for d, t, v in rows] for rows in plain]
+        raw_seconds = raw_insert(ours.database, remapped, foi)
+        row(
+            "  reference: raw executemany of the same rows",
+            f"{args.observations / raw_seconds:,.0f} obs/s",
+            f"ours is {rate / (args.observations / raw_seconds):.0%} of the ceiling",
+        )
+        if peer is not None:
+            peer_rate = peer.ingest(size, args, end, stamp)
+            if peer_rate:
+                row(
+                    "  peer django-ogc-sensorthings, same bodies",
+                    f"{peer_rate:,.0f} obs/s",
+                    f"ours / theirs = {rate / peer_rate:.1f}×",
+                )
+        sampler.report()
+        ours.forget(streams + reference)
+    return rates
+
+
+# ---------------------------------------------------------------- 2. MQTT
+
+
+class Broker:
+    """Debian's Mosquitto on a free port, with a password file and the ACL written from the bindings."""
+
+    def __init__(self, folder: Path, acl_writer: Any, tuned: bool) -> None:
+        if not Path(MOSQUITTO).exists():
+            raise SystemExit("Mosquitto is not installed: run scripts/install-system-deps mosquitto")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        passwords = folder / "passwd"
+        passwords.unlink(missing_ok=True)
+        for user, password in (("platform", BROKER_PLATFORM_PASSWORD), (DEVICE, BROKER_DEVICE_PASSWORD)):
+            flags = [] if passwords.exists() else ["-c"]
+            subprocess.run([MOSQUITTO_PASSWD, *flags, "-b", str(passwords), user, password], check=True)
+        acl = folder / "acl"
+        acl_writer(acl)
+        limits = "max_inflight_messages 0\nmax_queued_messages 0\n" if tuned else ""
+        config = folder / "mosquitto.conf"
+        config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
+            f"persistence false\nlog_dest stderr\n{limits}" + ("user root\n" if os.geteuid() == 0 else ""),
+            encoding="utf-8",
+        )
+        self.log = (folder / "mosquitto.log").open("wb")
+        self.process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=self.log, stdout=self.log)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("Mosquitto did not start; see " + str(folder / "mosquitto.log"))
+
+    def stop(self) -> None:
+        stop(self.process)  # type: ignore[arg-type]
+        self.log.close()
+
+
+def bench_mqtt(ours: Ours, args: argparse.Namespace, stamp: str, tuned: bool) -> tuple[float, float]:
+    import paho.mqtt.client as mqtt
+
+    from smartcity.sensing.mqtt import acl_file
+
+    label = "broker with max_inflight_messages 0, max_queued_messages 0" if tuned else "broker defaults, as the tests"
+    print(f"\nMQTT ingest through Mosquitto and `smartcity sensing mqtt-bridge` ({label})")
+    streams = ours.make_stations(f"bench-mqtt {stamp} {int(tuned)}", args.mqtt_datastreams, 1)
+    ours.prime(streams, datetime.now(UTC) - timedelta(days=30))
+    broker = Broker(BENCH / "mosquitto", lambda path: acl_file(ours.database, path, "platform"), tuned)
+    env = {
+        **ours.env(),
+        "SMARTCITY_MQTT_URL": f"mqtt://platform:{BROKER_PLATFORM_PASSWORD}@127.0.0.1:{broker.port}",
+        "SMARTCITY_MQTT_CLIENT_ID": f"bench-bridge-{stamp}-{int(tuned)}",
+    }
+    bridge_log = (BENCH / "mosquitto" / "bridge.log").open("wb")
+    bridge = subprocess.Popen(
+        [str(Path(sys.executable).parent / "smartcity"), "sensing", "mqtt-bridge"],
+        cwd=CODE,
+        env=env,
+        stdout=bridge_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while b"connected" not in (BENCH / "mosquitto" / "bridge.log").read_bytes():
+            if bridge.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the bridge did not connect; see var/bench/mosquitto/bridge.log")
+            time.sleep(0.1)
+        total = args.mqtt_messages
+        published: list[float] = [0.0] * total
+        seen: dict[int, float] = {}
+        done = threading.Event()
+        base_time = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
+
+        def poller() -> None:
+            last = 0
+            with ours.database.engine.connect() as conn:
+                last = conn.scalar(select(func.max(Observation.id))) or 0
+                conn.commit()
+                while not done.is_set():
+                    rows = conn.execute(
+                        select(Observation.id, Observation.result_number)
+                        .where(Observation.id > last, Observation.datastream_id.in_(streams))
+                        .order_by(Observation.id)
+                    ).all()
+                    conn.commit()
+                    now = time.perf_counter()
+                    for observation_id, value in rows:
+                        seen.setdefault(int(value), now)
+                        last = max(last, observation_id)
+                    if len(seen) >= total:
+                        return
+                    time.sleep(args.poll_ms / 1000)
+
+        def publisher(index: int) -> None:
+            client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-device-{stamp}-{index}", protocol=mqtt.MQTTv5
+            )
+            client.username_pw_set(DEVICE, BROKER_DEVICE_PASSWORD)
+            client.max_inflight_messages_set(args.mqtt_inflight)
+            client.max_queued_messages_set(0)
+            client.connect("127.0.0.1", broker.port)
+            client.loop_start()
+            pending = []
+            for seq in range(index, total, args.mqtt_clients):
+                stream = streams[seq % len(streams)]
+                moment = base_time + timedelta(milliseconds=seq)
+                payload = json.dumps({"phenomenonTime": iso(moment), "result": seq})
+                published[seq] = time.perf_counter()
+                pending.append(client.publish(f"v1.1/Datastreams({stream})/Observations", payload, qos=1))
+            for info in pending:
+                info.wait_for_publish(120)
+            client.disconnect()
+            client.loop_stop()
+
+        sampler = Sampler(args, bridge.pid, f"mqtt-bridge-{'tuned' if tuned else 'default'}").start()
+        watcher = threading.Thread(target=poller)
+        watcher.start()
+        threads = [threading.Thread(target=publisher, args=(i,)) for i in range(args.mqtt_clients)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        published_at = time.perf_counter()
+        while len(seen) < total:  # wait while rows keep arriving; give up after a stall
+            before = len(seen)
+            time.sleep(args.mqtt_stall)
+            if len(seen) == before:
+                break
+        done.set()
+        watcher.join()
+        sampler.stop()
+        stored_seconds = (max(seen.values()) - start) if seen else float("nan")
+        latencies = [(seen[s] - published[s]) * 1000 for s in seen]
+        rate = len(seen) / stored_seconds if seen else 0.0
+        row(
+            f"{total:,} messages, QoS 1, {args.mqtt_clients} device connections",
+            f"{rate:,.0f} msg/s persisted",
+            f"stored {len(seen):,}/{total:,} ({total - len(seen):,} lost); all published in "
+            f"{published_at - start:.1f} s = {total / (published_at - start):,.0f} msg/s sent; "
+            "target ≥ 10,000 msg/s",
+        )
+        if latencies:
+            row(
+                "publish → stored latency (± one poll interval)",
+                f"p50 {statistics.median(latencies):,.0f} ms, p99 {percentile(latencies, 0.99):,.0f} ms",
+                f"max {max(latencies):,.0f} ms; poll every {args.poll_ms} ms",
+            )
+        sampler.report()
+        return rate, percentile(latencies, 0.99) if latencies else float("nan")
+    finally:
+        stop(bridge)
+        bridge_log.close()
+        broker.stop()
+        ours.forget(streams)
+
+
+# ---------------------------------------------------------------- 3. the 24 h query over a large table
+
+
+class Table:
+    """The --table-rows observations for the query, loaded once and reused (found by Thing name)."""
+
+    PREFIX = "bench-table"
+
+    def __init__(self, ours: Ours, args: argparse.Namespace) -> None:
+        self.ours, self.args = ours, args
+        self.per_stream = args.table_rows // args.table_datastreams
+        self.streams = ours.find_stations(self.PREFIX)
+        self.end = self._stored_end()
+
+    def _stored_end(self) -> datetime | None:
+        if len(self.streams) != self.args.table_datastreams:
+            return None
+        with self.ours.database.session() as s:
+            end = s.scalar(
+                select(func.max(Observation.phenomenon_time_start)).where(Observation.datastream_id == self.streams[0])
+            )
+            counted = s.scalar(
+                select(func.count()).select_from(Observation).where(Observation.datastream_id.in_(self.streams))
+            )
+        return end if counted == self.per_stream * len(self.streams) else None
+
+    def ensure(self) -> None:
+        if self.end is not None:
+            print(f"  reusing the {self.per_stream * len(self.streams):,} observations loaded by an earlier run")
+            return
+        if self.streams:
+            self.ours.forget(self.streams)
+        else:
+            per_thing = 10
+            self.streams = self.ours.make_stations(
+                self.PREFIX, -(-self.args.table_datastreams // per_thing), per_thing, bind=False
+            )[: self.args.table_datastreams]
+        self.end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        foi = self.ours.prime(self.streams, self.end - SPACING * (self.per_stream - 1))  # the oldest of each series
+        start = time.perf_counter()
+        if self.ours.dialect == "sqlite":
+            self._load_sqlite(foi)
+        else:
+            self._load_postgresql(foi)
+        seconds = time.perf_counter() - start
+        row(
+            "bulk load",
+            f"{self.per_stream * len(self.streams):,} rows in {seconds:.0f} s",
+            f"{len(self.streams)} datastreams × {self.per_stream:,} at 10 s spacing",
+        )
+
+    def _load_sqlite(self, foi: dict[int, int]) -> None:
+        statement = (
+            "INSERT INTO sta_observation (phenomenon_time_start, result_number, datastream_id, feature_of_interest_id)"
+            " VALUES (?, ?, ?, ?)"
+        )
+        times = [sqlite_time(t) for t in series_times(self.end, self.per_stream)][1:]  # the oldest is primed
+        connection = self.ours.database.engine.raw_connection()
+        try:
+            cursor = connection.driver_connection.cursor()  # type: ignore[union-attr]
+            for n, stream in enumerate(self.streams):
+                rows = [(t, 3.0 + ((k * 7919 + n) % 1000) / 1000, stream, foi[stream]) for k, t in enumerate(times)]
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.executemany(statement, rows)
+                cursor.execute("COMMIT")
+            cursor.execute("ANALYZE sta_observation")
+        finally:
+            connection.close()
+
+    def _load_postgresql(self, foi: dict[int, int]) -> None:
+        self.ours.maintain()  # the months' partitions exist before the rows arrive, as in production
+        with self.ours.database.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO sta_observation (phenomenon_time_start, result_number, datastream_id, "
+                    "feature_of_interest_id) SELECT CAST(:end AS timestamptz) - make_interval(secs => 10 * k), "
+                    "3.0 + ((k * 7919 + d.n) % 1000) / 1000.0, d.id, d.foi "
+                    "FROM unnest(CAST(:ids AS integer[]), CAST(:fois AS integer[])) WITH ORDINALITY AS d(id, foi, n), "
+                    "generate_series(0, :last) AS k ORDER BY d.id, k DESC"
+                ),
+                {
+                    "end": self.end,
+                    "ids": self.streams,
+                    "fois": [foi[s] for s in self.streams],
+                    "last": self.per_stream - 2,
+                },
+            )
+        with self.ours.database.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE sta_observation"))
+
+    def window(self) -> tuple[datetime, datetime]:
+        """The last 24 h of a series: [end - 24 h + 10 s, end + 1 s) holds exactly 8,640 observations."""
+        assert self.end is not None
+        return self.end - timedelta(hours=24) + SPACING, self.end + timedelta(seconds=1)
+
+    def all_rows(self) -> int:
+        with self.ours.database.session() as s:
+            return s.scalar(select(func.count()).select_from(Observation)) or 0
+
+
+def time_queries(
+    client: httpx.Client, paths: list[str], params: dict[str, str], expect: int, counter: Any
+) -> tuple[list[float], int]:
+    timings, wrong = [], 0
+    client.get(paths[0], params=params)  # one warm-up
+    for path in paths:
+        start = time.perf_counter()
+        response = client.get(path, params=params)
+        timings.append((time.perf_counter() - start) * 1000)
+        response.raise_for_status()
+        wrong += counter(response.json()) != expect
+    return timings, wrong
+
+
+def count_json(body: dict[str, Any]) -> int:
+    return len(body["value"])
+
+
+def count_array(body: dict[str, Any]) -> int:
+    return sum(len(group.get("dataArray") or group.get("data_array") or []) for group in body["value"])
+
+
+def bench_query(ours: Ours, args: argparse.Namespace, peer: Peer | None) -> float:
+    print(f"\n24 h of one datastream (8,640 observations at 10 s) with ≥ {args.table_rows:,} observations in the table")
+    table = Table(ours, args)
+    table.ensure()
+    first, last = table.window()
+    total = table.all_rows()
+    rng = random.Random(3)
+    picks = [rng.choice(table.streams) for _ in range(args.query_runs)]
+    window = f"phenomenonTime ge {iso(first)} and phenomenonTime lt {iso(last)}"
+    params = {"$filter": window, "$top": "10000", "$orderby": "phenomenonTime"}
+    paths = [f"/Datastreams({d})/Observations" for d in picks]
+    with httpx.Client(base_url=ours.base + STA, timeout=120) as client:
+        sampler = Sampler(args, ours.pid, "query").start()
+        plain, wrong = time_queries(client, paths, params, 8640, count_json)
+        sampler.stop()
+        array, wrong_array = time_queries(client, paths, {**params, "$resultFormat": "dataArray"}, 8640, count_array)
+    ours_p50 = statistics.median(plain)
+    row(
+        f"GET …/Observations?$filter=24 h&$orderby, {args.query_runs} runs",
+        f"p50 {ours_p50:.1f} ms, p95 {percentile(plain, 0.95):.1f} ms",
+        f"{total:,} rows in the table; {args.query_runs - wrong}/{args.query_runs} answers had 8,640; "
+        "target p50 < 20 ms",
+    )
+    row(
+        "  the same with $resultFormat=dataArray",
+        f"p50 {statistics.median(array):.1f} ms, p95 {percentile(array, 0.95):.1f} ms",
+        f"{args.query_runs - wrong_array}/{args.query_runs} answers had 8,640",
+    )
+    # the database's own cost: the driver's rows, no type conversion, no JSON
+    mark = "?" if ours.dialect == "sqlite" else "%s"
+    statement = (
+        f"SELECT * FROM sta_observation WHERE datastream_id = {mark} AND phenomenon_time_start >= {mark} "
+        f"AND phenomenon_time_start < {mark} ORDER BY phenomenon_time_start, id LIMIT 10001"
+    )
+    bounds = (sqlite_time(first), sqlite_time(last)) if ours.dialect == "sqlite" else (first, last)
+    timings = []
+    with ours.database.engine.connect() as conn:
+        for stream in picks:
+            start = time.perf_counter()
+            got = conn.exec_driver_sql(statement, (stream, *bounds)).all()
+            timings.append((time.perf_counter() - start) * 1000)
+        assert len(got) == 8640, len(got)
+    row(
+        "  reference: the same query straight in SQL",
+        f"p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms",
+        "the driver's rows: no conversion, no JSON",
+    )
+    sampler.report()
+    if peer is not None:
+        peer.query(table, picks, args, ours_p50, statistics.median(array))
+    return ours_p50
+
+
+# ---------------------------------------------------------------- 4. the peer: django-ogc-sensorthings
+
+
+PEER_SETTINGS = '''"""Settings of the benchmark's django-ogc-sensorthings peer (written by bench/bench_sensing.py)."""
+import json
+import os
+from uuid import UUID
+
+SECRET_KEY = "bench-peer-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "sensorthings.versions.v1_1",
+    "sensorthings.versions.v1_1.backends.django",
+    "sensorthings.versions.v1_1.extensions.dataarray",
+]
+ROOT_URLCONF = "peer_urls"
+DATABASES = {"default": json.loads(os.environ["PEER_DATABASE"])}
+DATA_UPLOAD_MAX_MEMORY_SIZE = None  # Django's 2.5 MB default would refuse the large batches
+SENSORTHINGS_V1_1_SERVICE_URL = os.environ["PEER_SERVICE_URL"]
+SENSORTHINGS_V1_1_BACKEND_ADAPTER = "sensorthings.versions.v1_1.backends.django.adapter.DjangoBackendAdapter"
+SENSORTHINGS_V1_1_ID_TYPE = UUID
+SENSORTHINGS_V1_1_ID_DELIMITER = "'"
+SENSORTHINGS_V1_1_MAX_TOP = 10000  # as ours: one page holds the 8,640 observations of a day
+SENSORTHINGS_V1_1_MAX_POST_DATA_ARRAY_OBSERVATIONS = 50000  # as ours
+'''
+PEER_URLS = """from django.urls import include, path
+
+urlpatterns = [path("sensorthings/", include("sensorthings.versions.v1_1.urls"))]
+"""
+PEER_ASGI = """import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peer_settings")
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+application = get_asgi_application()
+"""
+
+
+class Peer:
+    """django-ogc-sensorthings with its Django ORM backend, in its own virtualenv, on the same engine."""
+
+    OBSERVATIONS = "sensorthings_v1_1_django_backend_observation"
+
+    def __init__(self, ours: Ours) -> None:
+        self.ours = ours
+        self.python = PEER_VENV / "bin" / "python"
+        if not self.python.exists():
+            print("  installing django-ogc-sensorthings into var/bench/peer-venv (first use) …")
+            subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+            subprocess.run([str(self.python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
+        self.version = subprocess.run(
+            [
+                str(self.python),
+                "-c",
+                "import importlib.metadata as m; print(m.version('django-ogc-sensorthings'), m.version('django'))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        self.folder = BENCH / "peer"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name, body in (
+            ("peer_settings.py", PEER_SETTINGS),
+            ("peer_urls.py", PEER_URLS),
+            ("peer_asgi.py", PEER_ASGI),
+        ):
+            (self.folder / name).write_text(body, encoding="utf-8")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        url = make_url(ours.settings.database_url)
+        if url.get_backend_name() == "sqlite":
+            self.database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BENCH / "peer.db")}
+            self.sqlite = str(BENCH / "peer.db")
+        else:  # the same PostgreSQL database: its tables are prefixed sensorthings_v1_1_…
+            self.database = {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": url.database,
+                "USER": url.username,
+                "PASSWORD": url.password or "",
+                "HOST": url.host,
+                "PORT": str(url.port or 5432),
+            }
+            self.sqlite = ""
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SMARTCITY_", "DJANGO_"))},
+            "PYTHONPATH": str(self.folder),
+            "DJANGO_SETTINGS_MODULE": "peer_settings",
+            "PEER_DATABASE": json.dumps(self.database),
+            "PEER_SERVICE_URL": f"{self.base}/sensorthings",
+        }
+        subprocess.run(
+            [str(self.python), "-m", "django", "migrate", "-v", "0"], env=self.env, cwd=self.folder, check=True
+        )
+        self.log = (self.folder / "server.log").open("ab")  # its tracebacks, kept out of the figures
+        self.process = subprocess.Popen(
+            [
+                str(self.python),
+                "-m",
+                "uvicorn",
+                "peer_asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=self.folder,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_http(f"{self.base}{PEER_PREFIX}", self.process)
+        print(
+            f"  peer: django-ogc-sensorthings {self.version[0]} on Django {self.version[1]}, uvicorn, one worker, "
+            f"{'SQLite var/bench/peer.db' if self.sqlite else 'the same PostgreSQL database'}"
+        )
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.log.close()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base + PEER_PREFIX, timeout=600)
+
+    def make_stations(self, prefix: str, things: int, per_thing: int) -> list[str]:
+        ids: list[str] = []
+        with self.client() as client:
+            for t in range(things):
+                response = client.post("/Things", json=station(f"{prefix} {t}", per_thing))
+                if response.status_code != 201:
+                    raise RuntimeError(f"peer refused a Thing: {response.status_code} {response.text[:300]}")
+                path = response.headers["location"].split("/v1.1", 1)[1]
+                streams = client.get(f"{path}/Datastreams", params={"$top": "1000"}).json()["value"]
+                ids += sorted(d["@iot.id"] for d in streams)
+        return ids
+
+    def prime(self, datastreams: list[str], moment: datetime) -> None:
+        body = [
+            {
+                "Datastream": {"@iot.id": d},
+                "components": ["phenomenonTime", "result"],
+                "dataArray": [[iso(moment), 0.0]],
+            }
+            for d in datastreams
+        ]
+        with self.client() as client:
+            response = client.post("/CreateObservations", json=body)
+            response.raise_for_status()
+            if "error" in response.json():
+                raise RuntimeError("peer did not store the priming observations")
+
+    def ingest(self, size: int, args: argparse.Namespace, end: datetime, stamp: str) -> float | None:
+        streams = self.make_stations(f"bench-ingest {stamp} b{size}", args.ingest_datastreams, 1)
+        self.prime(streams, end - SPACING * (args.observations + 10))
+        bodies, _ = batch_bodies(streams, args.observations, size, end, seed=size)
+        seconds, _, errors = post_batches(self.base, f"{PEER_PREFIX}/CreateObservations", bodies, args.http_clients)
+        if errors:
+            print(f"  peer answered 'error' for {errors:,} rows")
+        return (args.observations - errors) / seconds
+
+    def sql(self) -> Any:
+        """A DB-API connection to the peer's database (for loading its table)."""
+        if self.sqlite:
+            import sqlite3
+
+            return sqlite3.connect(self.sqlite, isolation_level=None)
+        import psycopg
+
+        return psycopg.connect(self.ours.settings.database_url.replace("postgresql+psycopg", "postgresql"))
+
+    def load(self, table: Table) -> list[str]:
+        """The same series as ours (datastreams, times and values) in the peer's own table."""
+        prefix = f"{Table.PREFIX} rows={table.per_stream}"
+        assert table.end is not None
+        # what an earlier run loaded, for the same series of ours (the marker names its datastreams)
+        marker = BENCH / f"peer-table-{zlib.crc32(json.dumps(self.database, sort_keys=True).encode()):08x}.json"
+        wanted = {"end": iso(table.end), "per_stream": table.per_stream, "count": len(table.streams)}
+        if marker.exists():
+            saved = json.loads(marker.read_text(encoding="utf-8"))
+            existing = saved.get("streams", [])
+            if {k: saved.get(k) for k in wanted} == wanted and self._stored(existing) == table.per_stream * len(
+                existing
+            ):
+                print("  peer: reusing its table from an earlier run")
+                return existing
+        streams = self.make_stations(prefix, -(-len(table.streams) // 10), 10)[: len(table.streams)]
+        self.prime(streams, table.end - SPACING * (table.per_stream - 1))
+        start = time.perf_counter()
+        connection = self.sql()
+        try:
+            cursor = connection.cursor()
+            if self.sqlite:
+                keys = [uuid.UUID(stream).hex for stream in streams]
+                foi = dict(
+                    cursor.execute(
+                        f"SELECT datastream_id, feature_of_interest_id FROM {self.OBSERVATIONS} "
+                        f"WHERE datastream_id IN ({','.join('?' * len(keys))})",
+                        keys,
+                    ).fetchall()
+                )
+                times = [t.strftime("%Y-%m-%d %H:%M:%S") for t in series_times(table.end, table.per_stream)][1:]
+                for n, stream in enumerate(streams):
+                    key = uuid.UUID(stream).hex
+                    rows = [
+                        (uuid.uuid4().hex, t, t, 3.0 + ((k * 7919 + n) % 1000) / 1000, key, foi[key])
+                        for k, t in enumerate(times)
+                    ]
+                    cursor.execute("BEGIN IMMEDIATE")
+                    cursor.executemany(
+                        f"INSERT INTO {self.OBSERVATIONS} (id, phenomenon_time_begin, result_time, result, "
+                        "datastream_id, feature_of_interest_id) VALUES (?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                    cursor.execute("COMMIT")
+                cursor.execute(f"ANALYZE {self.OBSERVATIONS}")
+            else:
+                cursor.execute(
+                    f"INSERT INTO {self.OBSERVATIONS} (id, phenomenon_time_begin, result_time, result, datastream_id, "
+                    "feature_of_interest_id) SELECT gen_random_uuid(), t, t, "
+                    "3.0 + ((k * 7919 + d.n) %% 1000) / 1000.0, "
+                    "d.id, o.feature_of_interest_id FROM unnest(CAST(%s AS uuid[])) WITH ORDINALITY AS d(id, n) "
+                    f"JOIN {self.OBSERVATIONS} o ON o.datastream_id = d.id, generate_series(0, %s) AS k, "
+                    "LATERAL (SELECT CAST(%s AS timestamptz) - make_interval(secs => 10 * k) AS t) AS x",
+                    (streams, table.per_stream - 2, table.end),
+                )
+                connection.commit()
+                connection.autocommit = True
+                cursor.execute(f"VACUUM ANALYZE {self.OBSERVATIONS}")
+        finally:
+            connection.close()
+        marker.write_text(json.dumps({**wanted, "streams": streams}), encoding="utf-8")
+        row(
+            "peer: bulk load of its table",
+            f"{table.per_stream * len(streams):,} rows in {time.perf_counter() - start:.0f} s",
+            "the same series as ours",
+        )
+        return streams
+
+    def _stored(self, streams: list[str]) -> int:
+        connection = self.sql()
+        try:
+            cursor = connection.cursor()
+            if self.sqlite:
+                marks = ",".join("?" * len(streams))
+                cursor.execute(
+                    f"SELECT count(*) FROM {self.OBSERVATIONS} WHERE datastream_id IN ({marks})",
+                    [uuid.UUID(s).hex for s in streams],
+                )
+            else:
+                cursor.execute(f"SELECT count(*) FROM {self.OBSERVATIONS} WHERE datastream_id = ANY(%s)", (streams,))
+            return int(cursor.fetchone()[0])
+        finally:
+            connection.close()
+
+    def query(
+        self, table: Table, picks: list[int], args: argparse.Namespace, ours_ms: float, ours_array: float
+    ) -> None:
+        streams = self.load(table)
+        theirs = [streams[table.streams.index(p)] for p in picks[: args.peer_query_runs]]
+        first, last = table.window()
+        window = f"phenomenonTime ge {iso(first)} and phenomenonTime lt {iso(last)}"
+        params = {"$filter": window, "$top": "10000", "$orderby": "phenomenonTime"}
+        paths = [f"/Datastreams('{d}')/Observations" for d in theirs]
+        with self.client() as client:
+            probe = client.get(paths[0], params=params)
+            note = ""
+            if probe.status_code != 200:
+                note = (
+                    f"with $orderby=phenomenonTime it answers {probe.status_code} {probe.text[:60]!r}; "
+                    "timed without $orderby (its default order)"
+                )
+                del params["$orderby"]
+            plain, wrong = time_queries(client, paths, params, 8640, count_json)
+            array, wrong_array = time_queries(
+                client, paths, {**params, "$resultFormat": "dataArray"}, 8640, count_array
+            )
+        theirs_ms, theirs_array = statistics.median(plain), statistics.median(array)
+        row(
+            "  peer django-ogc-sensorthings, same query",
+            f"p50 {theirs_ms:.1f} ms, p95 {percentile(plain, 0.95):.1f} ms",
+            f"ours {theirs_ms / ours_ms:.1f}× faster; {len(theirs) - wrong}/{len(theirs)} had 8,640. {note}",
+        )
+        row(
+            "  peer, $resultFormat=dataArray",
+            f"p50 {theirs_array:.1f} ms, p95 {percentile(array, 0.95):.1f} ms",
+            f"ours {theirs_array / ours_array:.1f}× faster; {len(theirs) - wrong_array}/{len(theirs)} had 8,640",
+        )
+
+
+# ---------------------------------------------------------------- 5. profile
+
+
+def profile_ingest(ours: Ours, args: argparse.Namespace, stamp: str) -> None:
+    """cProfile of one CreateObservations request's work, in-process: what the HTTP handler does after
+    reading the body (parse, principal, service, commit)."""
+    import smartcity.sensing.api  # noqa: F401 - grants the device role its sensing.ingest permission
+    from smartcity.security.models import User
+
+    size = max(args.batch_sizes)
+    print(f"\nProfile: one CreateObservations of {size:,} rows, in-process (cProfile)")
+    streams = ours.make_stations(f"bench-profile {stamp}", args.ingest_datastreams, 1)
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    ours.prime(streams, end - SPACING * (size + 10))
+    bodies, _ = batch_bodies(streams, size, size, end, seed=7)
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    payload = json.loads(bodies[0])
+    with ours.database.session(actor=DEVICE) as s:
+        user = s.scalar(select(User).where(User.username == DEVICE))
+        principal = security.principal_for(s, user, via="apikey")  # type: ignore[arg-type]
+        result = sensing.create_observations(s, principal, payload, "http://bench/sta/v1.1")
+    profiler.disable()
+    seconds = time.perf_counter() - start
+    print(f"  {result.stored:,} stored in {seconds * 1000:.0f} ms under the profiler = {size / seconds:,.0f} obs/s")
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    total = sum(entry[2] for entry in stats.stats.values())  # type: ignore[attr-defined]
+    print(f"  {'function':<70} {'own':>7} {'share':>6} {'with callees':>12}")
+    ranked = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
+    for (filename, line, name), (_, calls, own, cumulative, _) in ranked[: args.profile_top]:
+        where = f"{Path(filename).name}:{line} {name}" if line else name
+        print(f"  {where[:70]:<70} {own * 1000:>5.0f}ms {own / total:>6.1%} {cumulative * 1000:>10.0f}ms  ×{calls:,}")
+    print("  by step (time with callees):")
+    steps = [
+        ("json.loads of the body", "__init__.py", "loads"),
+        ("_batch_datastreams (reads each Datastream)", "service.py", "_batch_datastreams"),
+        ("check_device_may_write", "service.py", "check_device_may_write"),
+        ("_batch_row (per-row checks and columns)", "service.py", "_batch_row"),
+        ("  of which parse_interval / parse_time", "service.py", "parse_interval"),
+        ("duplicates (reads the stored times)", "service.py", "duplicates"),
+        ("_insert_observations (INSERT … RETURNING)", "service.py", "_insert_observations"),
+        ("_extend_datastream", "service.py", "_extend_datastream"),
+        ("_notification (event payload per row)", "service.py", "_notification"),
+        ("audit.append", "audit.py", "append"),
+        ("commit", "session.py", "commit"),
+    ]
+    for label, filename, name in steps:
+        cumulative = max(
+            (v[3] for (f, _, n), v in stats.stats.items() if n == name and f.endswith(filename)),  # type: ignore[attr-defined]
+            default=0.0,
+        )
+        print(f"    {label:<48} {cumulative * 1000:>7.0f} ms  {cumulative / seconds:>6.1%}")
+    ours.forget(streams)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=f"sqlite:///{BENCH}/sensing.db")
+    parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    parser.add_argument("--observations", type=int, default=500_000, help="rows sent per batch size")
+    parser.add_argument("--batch-sizes", default="5000,10000,50000", help="rows per CreateObservations request")
+    parser.add_argument("--ingest-datastreams", type=int, default=10, help="datastreams in each request")
+    parser.add_argument("--http-clients", type=int, default=1, help="concurrent HTTP connections for ingest")
+    parser.add_argument("--mqtt-messages", type=int, default=50_000)
+    parser.add_argument("--mqtt-clients", type=int, default=4, help="device connections publishing at once")
+    parser.add_argument("--mqtt-datastreams", type=int, default=20)
+    parser.add_argument("--mqtt-inflight", type=int, default=1000, help="a publisher's unacknowledged QoS 1 messages")
+    parser.add_argument("--mqtt-stall", type=float, default=15.0, help="seconds without new rows before giving up")
+    parser.add_argument(
+        "--mqtt-broker",
+        choices=("default", "tuned", "both"),
+        default="both",
+        help="Mosquitto's queue limits: as the tests (default) and/or lifted (tuned)",
+    )
+    parser.add_argument("--poll-ms", type=int, default=10, help="how often the MQTT poller reads new rows")
+    parser.add_argument("--table-rows", type=int, default=10_000_000)
+    parser.add_argument("--table-datastreams", type=int, default=300)
+    parser.add_argument("--query-runs", type=int, default=50)
+    parser.add_argument("--peer-query-runs", type=int, default=10, help="the peer's query is slow: fewer runs")
+    parser.add_argument("--peer", action="store_true", help="also drive django-ogc-sensorthings (var/bench/peer-venv)")
+    parser.add_argument("--profile", action="store_true", help="cProfile one CreateObservations in-process")
+    parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument(
+        "--py-spy",
+        help="path of a py-spy binary: sample the server during the largest ingest batch size and the query "
+        "(pip install py-spy into a venv of its own, e.g. var/bench/tools-venv)",
+    )
+    args = parser.parse_args()
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    only = {w.strip() for w in args.only.split(",") if w.strip()}
+    if only - set(WORKLOADS):
+        parser.error(f"--only takes {', '.join(WORKLOADS)}")
+    if args.table_rows // args.table_datastreams < 8640:
+        parser.error("--table-rows / --table-datastreams must leave at least 8,640 observations (24 h) per datastream")
+    BENCH.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%H%M%S")
+    ours = Ours(args.database_url)
+    print(
+        f"Sensing benchmark on {ours.settings.database_url.split('@')[-1]} ({ours.dialect}), "
+        f"{os.cpu_count()} cores, run {stamp}"
+    )
+    if CODE == ROOT:
+        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "smartcity"], cwd=ROOT, capture_output=True, text=True
+        )
+        dirty = (
+            f", with {len(changed.stdout.splitlines())} uncommitted files under smartcity/" if changed.stdout else ""
+        )
+        print(f"  code: the working tree at commit {revision.stdout.strip() or '?'}{dirty}")
+    else:
+        note = CODE / "REVISION"
+        print(f"  code: {CODE}" + (f" ({note.read_text().strip()})" if note.exists() else ""))
+    ours.start()
+    peer = None
+    try:
+        if args.peer:
+            peer = Peer(ours)
+        if "ingest" in only:
+            with stopwatch("HTTP ingest"):
+                bench_ingest(ours, args, stamp, peer)
+        if "mqtt" in only:
+            for tuned in {"default": [False], "tuned": [True], "both": [False, True]}[args.mqtt_broker]:
+                with stopwatch("MQTT ingest"):
+                    bench_mqtt(ours, args, stamp, tuned)
+        if "query" in only:
+            with stopwatch("24 h query"):
+                bench_query(ours, args, peer)
+        if args.profile:
+            profile_ingest(ours, args, stamp)
+    finally:
+        if peer is not None:
+            peer.stop()
+        ours.stop()
+        ours.database.dispose()
+
+
+if __name__ == "__main__":
+    main()
