@@ -17,6 +17,7 @@ from smartcity import (
     reactions,  # noqa: F401 - in-transaction reactions between modules
 )
 from smartcity.alerts import api as alerts_api
+from smartcity.alerts import pages as alerts_pages
 from smartcity.cases import api as cases_api
 from smartcity.cases import pages as cases_pages
 from smartcity.config import Settings, get_settings
@@ -55,6 +56,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     sensing_pages.router,
     alerts_api.router,
     alerts_api.public_router,
+    alerts_pages.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -169,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/cases", StaticFiles(directory=cases_pages.STATIC_DIR), name="cases_static")
     app.mount("/static/hotline", StaticFiles(directory=hotline_pages.STATIC_DIR), name="hotline_static")
     app.mount("/static/sensing", StaticFiles(directory=sensing_pages.STATIC_DIR), name="sensing_static")
+    app.mount("/static/alerts", StaticFiles(directory=alerts_pages.STATIC_DIR), name="alerts_static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
     app.include_router(apidocs.router)

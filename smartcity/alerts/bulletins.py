@@ -315,6 +315,11 @@ def message(session: Session, identifier: str) -> CapMessage:
     return found
 
 
+def published_message(session: Session, bulletin: Bulletin) -> CapMessage | None:
+    """The CAP message a published bulletin became (None before it is published)."""
+    return session.get(CapMessage, bulletin.message_id) if bulletin.message_id is not None else None
+
+
 def listing(session: Session, state: str | None = None) -> list[Bulletin]:
     statement = select(Bulletin).order_by(Bulletin.id.desc())
     if state:

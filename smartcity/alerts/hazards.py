@@ -186,6 +186,23 @@ def event_text(hazard: str, colour: Colour | str, language: str = "zh-CN") -> st
     return f"{level.name.en} {known.name.en.lower()} warning"
 
 
+def _in(text: Text, language: str) -> str:
+    return text.zh if language.lower().startswith("zh") else text.en
+
+
+def hazard_name(code: str, language: str = "zh-CN") -> str:
+    """The hazard's name for people ("暴雨", "Rainstorm"); the code itself for a hazard the file does not know."""
+    try:
+        return _in(catalogue().hazard(code).name, language)
+    except ValueError:
+        return code
+
+
+def colour_names(language: str = "zh-CN") -> dict[str, str]:
+    """The colours' names for people, lowest first: {"blue": "蓝色", …} or {"blue": "Blue", …}."""
+    return {str(level.code): _in(level.name, language) for level in catalogue().colours.levels}
+
+
 def suggest(hazard: str, measure: str, amounts: Mapping[int, float]) -> Colour | None:
     """The highest colour of ``hazard`` whose ``measure`` criterion the amounts meet, or None.
 

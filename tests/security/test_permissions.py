@@ -124,6 +124,7 @@ PUBLIC_ROUTES = {
     "/alerts/cap/feed.atom",  # published warnings are for everyone
     "/alerts/cap/{identifier}.xml",
     "/alerts/warnings/active.json",
+    "/warnings",  # the public warnings page
     "/login",
     "/language/{code}",
     "/api/auth/token",
