@@ -10,12 +10,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, String, and_, case, cast, exists, func, literal, not_, or_, select, true
+from sqlalchemy import (
+    JSON,
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
+from smartcity.core.db import UTCDateTime
 from smartcity.sensing import filter as stafilter
 from smartcity.sensing import sqlite_functions  # noqa: F401 - registers spatial and math functions on SQLite
 from smartcity.sensing.entities import SETS, EntitySet, Nav, Prop
+from smartcity.sensing.models import Observation
 
 DEFAULT_TOP, MAX_TOP = 100, 10_000
 
@@ -31,9 +48,13 @@ class QueryError(ValueError):
 # ---------------------------------------------------------------- JSON output
 
 
-def iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | str | None) -> str | None:
+    """ISO 8601 in UTC to the millisecond. Also takes SQLite's stored text (``2026-12-02 06:41:21.123456``,
+    UTC), which observation reads leave unparsed: slicing it is much cheaper than a datetime round trip."""
     if moment is None:
         return None
+    if isinstance(moment, str):
+        return f"{moment[:10]}T{moment[11:19]}{(moment[19:23] or '.000').ljust(4, '0')}Z"
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -479,8 +500,25 @@ def collection_query(entity: EntitySet, options: Options, dialect: str, base_con
 
 def page(session: Session, statement: Any, options: Options) -> tuple[list[Any], bool]:
     top = options.top if options.top is not None else DEFAULT_TOP
-    rows = list(session.scalars(statement.offset(options.skip).limit(top + 1)))
+    statement = statement.offset(options.skip).limit(top + 1)
+    if statement.column_descriptions[0].get("entity") is Observation:
+        rows = list(session.execute(_plain_observations(statement, session.get_bind().dialect.name)))
+    else:
+        rows = list(session.scalars(statement))
     return rows[:top], len(rows) > top
+
+
+def _plain_observations(statement: Any, dialect: str) -> Any:
+    """Observations are read by the thousand: plain rows of their columns instead of ORM entities, and on
+    SQLite the times as the stored text (``iso`` formats it), so nothing is built that is not written out."""
+    table = Observation.__table__
+    columns = [
+        type_coerce(column, String).label(column.name)
+        if dialect == "sqlite" and isinstance(column.type, UTCDateTime)
+        else column
+        for column in table.columns
+    ]
+    return statement.with_only_columns(*columns)
 
 
 def nav_condition(nav: Nav, parent: Any) -> Any:
@@ -512,6 +550,8 @@ class Writer:
         return "MultiDatastreams" if self.kinds[stream_id] == "m" else "Datastreams"
 
     def entity(self, entity: EntitySet, row: Any, options: Options) -> dict[str, Any]:
+        if entity.name == "Observations" and not options.select and not options.expand:
+            return self.observation(row)
         link = f"{self.base}/{entity.name}({row.id})"
         chosen = set(options.select) if options.select else None
         out: dict[str, Any] = {}
@@ -533,6 +573,31 @@ class Writer:
                 out[f"{nav.name}@iot.navigationLink"] = f"{link}/{nav.name}"
         for item in options.expand:
             self.expand(entity, row, item, out, link)
+        return out
+
+    def observation(self, row: Any) -> dict[str, Any]:
+        """An Observation written out whole — the same JSON as the general path, without its per-property
+        bookkeeping (a page of observations is thousands of these)."""
+        link = f"{self.base}/Observations({row.id})"
+        start, end = iso(row.phenomenon_time_start), iso(row.phenomenon_time_end)
+        out: dict[str, Any] = {
+            "@iot.id": row.id,
+            "@iot.selfLink": link,
+            "phenomenonTime": f"{start}/{end}" if end is not None and end != start else start,
+        }
+        if row.result_time is not None:
+            out["resultTime"] = iso(row.result_time)
+        out["result"] = result_of(row)
+        if row.result_quality is not None:
+            out["resultQuality"] = json.loads(row.result_quality)
+        if row.valid_time_start is not None:
+            valid_start, valid_end = iso(row.valid_time_start), iso(row.valid_time_end)
+            out["validTime"] = f"{valid_start}/{valid_end}" if valid_end and valid_end != valid_start else valid_start
+        if row.parameters is not None:
+            out["parameters"] = json.loads(row.parameters)
+        series = self.stream_set(row.datastream_id)[:-1]
+        out[f"{series}@iot.navigationLink"] = f"{link}/{series}"
+        out["FeatureOfInterest@iot.navigationLink"] = f"{link}/FeatureOfInterest"
         return out
 
     def expand(self, entity: EntitySet, row: Any, item: Expand, out: dict[str, Any], link: str) -> None:
