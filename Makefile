@@ -42,6 +42,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_hotline.py
 	$(BIN)/python bench/bench_sensing.py
 	$(BIN)/python bench/bench_alerts.py
+	$(BIN)/python bench/bench_alarm_latency.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
