@@ -210,7 +210,7 @@ def report_stacks(path: Path, label: str, top: int) -> None:
         for part in stack.split(";")[1:]:
             match = frame.match(part)
             if match:
-                where = match["file"].split("site-packages/")[-1].split("/work/main/")[-1]
+                where = match["file"].split("site-packages/")[-1].removeprefix(f"{CODE}/")
                 names.append(f"{match['name']} ({where})")
         if not names:
             continue

@@ -22,9 +22,8 @@ def _known_datastreams(session: Session, spec_data: Any) -> set[int]:
 
     wanted: set[int] = set()
     if isinstance(spec_data, dict):
-        for key in ("datastream",):
-            if isinstance(spec_data.get(key), int):
-                wanted.add(spec_data[key])
+        if isinstance(spec_data.get("datastream"), int):
+            wanted.add(spec_data["datastream"])
         wanted |= {d for d in spec_data.get("datastreams") or [] if isinstance(d, int)}
         for condition in spec_data.get("conditions") or []:
             if isinstance(condition, dict) and isinstance(condition.get("datastream"), int):

@@ -19,12 +19,14 @@ from smartcity.core.errors import Conflict, NotFound, Problem
 from smartcity.security import Principal
 from smartcity.sensing.entities import COMPLEX_OBSERVATION, SETS, EntitySet, Nav
 from smartcity.sensing.models import (
+    Datastream,
     FeatureOfInterest,
     HistoricalLocation,
     Location,
     MultiDatastream,
     Observation,
     Stream,
+    Thing,
     ThingDevice,
     historical_location_location,
     multi_datastream_observed_property,
@@ -761,8 +763,6 @@ class StreamInfo:
 
 def datastreams_measuring(session: Session, quantity: str) -> list[StreamInfo]:
     """The Datastreams whose properties say they measure ``quantity`` (e.g. rainfall, water_level)."""
-    from smartcity.sensing.models import Datastream, Thing
-
     found = []
     for ds, thing in session.execute(
         select(Datastream, Thing).join(Thing, Thing.id == Datastream.thing_id).order_by(Datastream.id)
@@ -795,10 +795,7 @@ NOT_NUMERIC = ("OM_CategoryObservation", "OM_TruthObservation", "OM_ComplexObser
 
 def numeric_datastreams(session: Session, ids: set[int]) -> set[int]:
     """Which of these are Datastreams whose results can be numbers (what rules on values can read)."""
-    from smartcity.sensing.models import Datastream
-
-    found = session.execute(select(Datastream.id, Datastream.observation_type).where(Datastream.id.in_(ids)))
-    return {i for i, kind in found if not kind.endswith(NOT_NUMERIC)}
+    return {stream.datastream_id for stream in numeric_datastream_names(session, ids)}
 
 
 @dataclass(frozen=True)
@@ -819,8 +816,6 @@ def _symbol(unit: str | None) -> str:
 def numeric_datastream_names(session: Session, ids: set[int] | None = None) -> list[NumericStream]:
     """The Datastreams whose results can be numbers (what alarm rules watch) with their station and unit,
     ordered by station; only those in ``ids`` when given."""
-    from smartcity.sensing.models import Datastream, Thing
-
     statement = (
         select(Datastream.id, Datastream.name, Datastream.observation_type, Datastream.unit_of_measurement, Thing.name)
         .join(Thing, Thing.id == Datastream.thing_id)
