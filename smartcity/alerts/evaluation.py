@@ -87,16 +87,11 @@ def _run(session: Session, rules: list[Rule], step: Any) -> list[Transition]:
             session.add(RuleState(rule_id=rule_id, version=rule.version, state=text, updated_at=utcnow()))
         elif state.state != text:
             state.state, state.version, state.updated_at = text, rule.version, utcnow()
-    for transition in transitions:
-        change = alarms.Change(
-            transition.rule_id,
-            str(transition.source),
-            transition.raised,
-            datetime.fromtimestamp(transition.time, UTC),
-            transition.value,
-            transition.detail,
-        )
-        alarms.apply(session, by_id[transition.rule_id], change)
+    changes = [
+        alarms.Change(t.rule_id, str(t.source), t.raised, datetime.fromtimestamp(t.time, UTC), t.value, t.detail)
+        for t in transitions
+    ]
+    alarms.apply_many(session, by_id, changes)
     return transitions
 
 

@@ -111,6 +111,9 @@ class AlarmEvent(Base):
     """The history of an alarm: raised, cleared, acknowledged, shelved, escalated, comments, its case."""
 
     __tablename__ = "alert_alarm_event"
+    # Each row records a change of its alarm, which the chain already holds (the alarm's row is audited);
+    # comments change no alarm and are chained by ``alarms.comment`` itself.
+    __audited__ = False
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alert_alarm.id", ondelete="CASCADE"), index=True)

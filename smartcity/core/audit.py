@@ -224,7 +224,8 @@ def _identity(obj: Base) -> str | None:
 def _changes(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
     state = inspect(obj)
     before, after = {}, {}
-    for key in _columns(obj):
+    touched = state.committed_state  # only the attributes set since the last flush can have changed
+    for key in (k for k in _columns(obj) if k in touched):
         history = state.attrs[key].history
         if history.has_changes():
             before[key] = _masked(obj, key, history.deleted[0]) if history.deleted else None

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from smartcity.alerts import alarms, evaluation
 from smartcity.alerts.models import Alarm, AlarmEvent
+from smartcity.core.audit import AuditRecord
 from smartcity.sensing.models import Observation
 from tests.conftest import bearer
 from tests.sensing.test_sta import STA, _observe, _station
@@ -145,6 +146,9 @@ def test_unacknowledged_alarms_escalate_step_by_step(client, database, settings,
     comment = client.post(f"/api/alerts/alarms/{alarm['id']}/comments", json={"text": "已电话通知"},
                           headers=bearer(client, "dispatcher"))  # fmt: skip
     assert comment.status_code == 201
+    with database.session() as session:  # a comment changes no alarm row: it is chained on its own
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "alert_alarm.commented")).one()
+        assert record.object_id == str(alarm["id"]) and "已电话通知" in record.after
 
 
 def test_a_rule_opens_a_grid_case_and_cancelling_the_case_closes_the_cleared_alarm(client, stations) -> None:
@@ -191,16 +195,16 @@ def test_a_failed_write_loses_no_alarm_and_a_replay_doubles_none(client, databas
     batch = [{"Datastream": {"@iot.id": ds}, "components": ["phenomenonTime", "result"],
               "dataArray": [[stamp(30), 3.0], [stamp(20), 4.5], [stamp(10), 4.6]]}]  # fmt: skip
 
-    real_apply = alarms.apply
+    real_apply = alarms.apply_many
 
     def crash(*args, **kwargs):
         raise RuntimeError("the process died mid-write")
 
-    monkeypatch.setattr(alarms, "apply", crash)
+    monkeypatch.setattr(alarms, "apply_many", crash)
     failed_client = client
     with pytest.raises(RuntimeError):
         failed_client.post(f"{STA}/CreateObservations", json=batch, headers=manager)
-    monkeypatch.setattr(alarms, "apply", real_apply)
+    monkeypatch.setattr(alarms, "apply_many", real_apply)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Observation)) == 0  # nothing half-written
         assert session.scalar(select(func.count()).select_from(Alarm)) == 0
