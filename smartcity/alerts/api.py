@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 from sqlalchemy import select
 
-from smartcity.alerts import alarms, bulletins, cap, dissemination, service, suggestions
+from smartcity.alerts import alarms, bulletins, cap, dissemination, hazards, service, suggestions
 from smartcity.alerts.models import CapMessage, Subscriber
 from smartcity.core.db import utcnow
 from smartcity.core.deps import SessionDep, SettingsDep
@@ -277,7 +277,10 @@ def cap_message(
     return Response(message.xml.encode("utf-8"), media_type=cap.CAP_MEDIA_TYPE)
 
 
-@public_router.get("/warnings/active.json", summary="The warnings in force, as JSON (public)")
+@public_router.get(
+    "/warnings/active.json",
+    summary="The warnings in force, as JSON (public): district codes, [lon, lat] rings, colour",
+)
 def active_warnings(session: SessionDep, _: Anyone) -> list[dict[str, Any]]:
     return [
         {
@@ -288,6 +291,8 @@ def active_warnings(session: SessionDep, _: Anyone) -> list[dict[str, Any]]:
             "sent": m.sent.isoformat(),
             "expires": m.expires.isoformat(),
             "areas": json.loads(m.area_codes),
+            "polygons": bulletins.message_rings(m),
+            "hex": hazards.colour_hex(m.colour),
             "cap": f"/alerts/cap/{m.identifier}.xml",
         }
         for m in bulletins.active_messages(session)

@@ -308,6 +308,16 @@ def active_messages(session: Session, now: datetime | None = None) -> list[CapMe
     )
 
 
+def message_rings(message: CapMessage) -> list[list[list[float]]]:
+    """The polygons drawn for a published message, as ``[lon, lat]`` rings (GeoJSON order) read from its CAP
+    XML — the districts it names are in ``area_codes``."""
+    alert = cap.from_xml(message.xml.encode("utf-8"))
+    first = alert.infos[0] if alert.infos else None
+    if first is None or not first.areas:
+        return []
+    return [[[lon, lat] for lat, lon in ring] for area in first.areas for ring in area.polygons]
+
+
 def message(session: Session, identifier: str) -> CapMessage:
     found = session.scalar(select(CapMessage).where(CapMessage.identifier == identifier))
     if found is None:

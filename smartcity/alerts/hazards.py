@@ -171,6 +171,12 @@ def colours_for(hazard: str) -> tuple[Colour, ...]:
     return tuple(sorted(catalogue().hazard(hazard).colours, key=_rank))
 
 
+def colour_hex(colour: Colour | str) -> str:
+    """The colour's swatch for maps; a neutral grey for a colour the catalogue does not know."""
+    known = str(colour) in {str(c) for c in Colour}
+    return catalogue().level(str(colour)).hex if known else "#4a5561"
+
+
 def severity_for(colour: Colour | str) -> Severity:
     """The CAP 1.2 severity written for a warning of this colour (red Extreme … blue Minor: our design)."""
     return catalogue().cap.by_colour[Colour(colour)].severity

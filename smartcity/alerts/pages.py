@@ -571,9 +571,7 @@ def bulletin_replace(
 
 def _map_area(colour: str, codes: list[str], rings: f.Rings, label: str) -> dict[str, Any]:
     """What an area map draws: the districts by code and the drawn rings (``[lon, lat]``), in the colour."""
-    known = colour in {str(c) for c in hazards.Colour}
-    hex_colour = hazards.catalogue().level(colour).hex if known else "#4a5561"
-    return {"colour": colour, "hex": hex_colour, "codes": codes, "rings": rings, "label": label}
+    return {"colour": colour, "hex": hazards.colour_hex(colour), "codes": codes, "rings": rings, "label": label}
 
 
 @dataclass(frozen=True)

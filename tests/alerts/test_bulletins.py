@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import capvalidator
 import pytest
 
-from smartcity.alerts import cap
+from smartcity.alerts import cap, hazards
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.usefixtures("huangpu", "city")
@@ -104,6 +104,9 @@ def test_update_and_cancel_reference_the_earlier_message_and_active_warnings_fol
     first = _publish(client, _rainstorm())
     active = client.get("/alerts/warnings/active.json").json()
     assert [w["identifier"] for w in active] == [first["identifier"]]
+    (warning,) = active  # what a map draws: the districts by code, the drawn ring as [lon, lat], the colour
+    assert warning["areas"] == ["310101"] and warning["hex"] == hazards.colour_hex("yellow") != "#4a5561"
+    assert warning["polygons"] == [[[121.47, 31.22], [121.5, 31.22], [121.5, 31.25], [121.47, 31.22]]]
 
     raised = _publish(client, {"kind": "update", "replaces": first["identifier"], "colour": "orange",
                                "headline": "黄浦区暴雨预警升级为橙色"})  # fmt: skip

@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from smartcity.alerts import hazards
 from tests.alerts.test_suggestions import _rain
 from tests.alerts.test_suggestions import _station as _gauge
 from tests.browser.conftest import check_accessibility, sign_in
@@ -185,6 +186,15 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     check_accessibility(page)
     response = page.request.get(page.get_by_role("link", name=re.compile("^CAP message")).get_attribute("href"))
     assert response.ok and b"Orange heat warning for the Bund" in response.body()
+
+    page.goto("/sensing")  # the sensor map shows the warning's area on a layer of its own
+    layer = page.get_by_role("checkbox", name="Warnings in force")
+    expect(layer).to_be_checked()
+    orange = f"#sensor-map path[fill='{hazards.colour_hex('orange')}']"
+    page.wait_for_function(f'document.querySelectorAll("{orange}").length === 1')
+    check_accessibility(page)
+    layer.uncheck()
+    expect(page.locator(orange)).to_have_count(0)
 
 
 @pytest.mark.usefixtures("huangpu")
