@@ -81,7 +81,9 @@ def run(args: argparse.Namespace) -> None:
         def poller() -> None:
             last_observation = last_event = 0
             with ours.database.engine.connect() as conn:
+                # start after the rows of earlier runs: their readings carried the same values
                 last_observation = conn.scalar(select(Observation.id).order_by(Observation.id.desc())) or 0
+                last_event = conn.scalar(select(AlarmEvent.id).order_by(AlarmEvent.id.desc())) or 0
                 conn.commit()
                 while not done.is_set():
                     now = time.perf_counter()
