@@ -38,6 +38,7 @@ from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
 from smartcity.sensing import api as sensing_api
 from smartcity.sensing import pages as sensing_pages
+from smartcity.traffic import api as traffic_api
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
 MODULE_ROUTERS: list[APIRouter] = [
@@ -57,6 +58,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     alerts_api.router,
     alerts_api.public_router,
     alerts_pages.router,
+    traffic_api.router,
 ]
 
 health = APIRouter(tags=["platform"])

@@ -127,6 +127,7 @@ CITY_ACCOUNTS = [
     ("viewer", "viewer", "310000"),
     ("emergency", "emergency", "310000"),
     ("second_emergency", "emergency", "310000"),
+    ("traffic", "traffic", "310000"),
     ("citizen", "citizen", None),
     ("device", "device", None),
 ]

@@ -35,7 +35,7 @@ def test_demo_twice_adds_nothing_the_second_time(run, database, tmp_path) -> Non
     assert first.exit_code == 0, first.output
     assert "admin" in first.output and "passwords are shown once" in first.output
     counts = _counts(database)
-    assert counts[:2] == (10, 19)
+    assert counts[:2] == (11, 19)
     assert counts[2] > 17 + 100 and counts[3] > 1000  # real districts, synthetic streets/communities, grids
     assert "Coordinates converted from GCJ-02 to WGS-84" in first.output
     saved = (tmp_path / "var" / "demo-logins.txt").read_text()

@@ -55,6 +55,7 @@ ACCOUNTS = [
     DemoAccount("handler", "黄浦区处置员 周洁", "handler", "310101"),
     DemoAccount("viewer", "查看者 孙悦", "viewer", CITY[0]),
     DemoAccount("emergency", "应急值班员 吴昊", "emergency", CITY[0]),
+    DemoAccount("traffic", "交通运行管理员 郑伟", "traffic", CITY[0]),
     DemoAccount("citizen", "市民 刘洋", "citizen", None),
     DemoAccount("device", "演示设备网关", "device", None),
 ]

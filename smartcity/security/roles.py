@@ -46,6 +46,7 @@ ROLES: dict[str, Role] = {
         Role("handler", "处置部门", "Department handler", "department", {"departments.read"}),
         Role("viewer", "查看者", "Viewer", "department", {"departments.read"}),
         Role("emergency", "应急值班员", "Emergency officer", "department", {"departments.read"}),
+        Role("traffic", "交通运行管理员", "Traffic engineer", "department", {"departments.read"}),
         Role("citizen", "市民", "Citizen", "self", set(), staff=False),
         Role("device", "设备", "Device", "self", set(), staff=False),
     )

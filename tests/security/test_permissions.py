@@ -22,7 +22,7 @@ MATRIX = [
         "GET",
         "/api/security/departments",
         None,
-        {"admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "emergency"},
+        {"admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "emergency", "traffic"},
     ),
     (
         "POST",
@@ -36,8 +36,8 @@ MATRIX = [
     ("GET", "/api/audit/records", None, {"admin", "supervisor"}),
     ("POST", "/api/audit/verify", None, {"admin"}),
 ]
-ROLES = ["admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "emergency", "citizen",
-         "device"]  # fmt: skip
+ROLES = ["admin", "supervisor", "dispatcher", "operator", "inspector", "handler", "viewer", "emergency", "traffic",
+         "citizen", "device"]  # fmt: skip
 
 
 def _fill(value, role: str):
@@ -125,6 +125,10 @@ PUBLIC_ROUTES = {
     "/alerts/cap/{identifier}.xml",
     "/alerts/warnings/active.json",
     "/warnings",  # the public warnings page
+    # traffic information and parking guidance are open data (docs/traffic.md)
+    "/api/traffic/parking",
+    "/api/traffic/parking/nearby",
+    "/api/traffic/parking/{code}/occupancy",
     "/login",
     "/language/{code}",
     "/api/auth/token",
