@@ -41,16 +41,14 @@ class RoadSegment(Base):
 
 
 class TrafficCycle(Base):
-    """One 5-minute cycle of one index scheme: every segment's speed and level packed by position, and the
-    index per district and for the city in ``traffic_index``."""
+    """One 5-minute cycle: every segment's speed and level packed by position; the index of each scheme per
+    district and for the city in ``traffic_index``."""
 
     __tablename__ = "traffic_cycle"
     __audited__ = False  # computed from observations on a schedule; nobody changes it
-    __table_args__ = (UniqueConstraint("scheme", "at", name="uq_traffic_cycle_scheme_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scheme: Mapped[str] = mapped_column(String(40))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # the cycle's end
+    at: Mapped[datetime] = mapped_column(UTCDateTime, unique=True)  # the cycle's end
     segments: Mapped[int] = mapped_column(Integer)  # segments with a speed this cycle
     coverage: Mapped[float] = mapped_column(Float)
     speeds: Mapped[bytes] = mapped_column(LargeBinary)  # uint16 little-endian, km/h × 10; 65535: no data
@@ -64,7 +62,7 @@ class TrafficIndex(Base):
     __tablename__ = "traffic_index"
     __audited__ = False
     __table_args__ = (
-        UniqueConstraint("cycle_id", "area_code", name="uq_traffic_index_cycle_area"),
+        UniqueConstraint("cycle_id", "scheme", "area_code", name="uq_traffic_index_cycle_scheme_area"),
         Index("ix_traffic_index_area_at", "scheme", "area_code", "at"),
     )
 

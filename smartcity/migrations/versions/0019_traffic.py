@@ -2,7 +2,7 @@
 
 Revision ID: 0019
 Revises: 0018
-Create Date: 2026-12-02 07:54:30.148702
+Create Date: 2026-12-02 07:58:58.785576
 """
 
 from collections.abc import Sequence
@@ -43,7 +43,6 @@ def upgrade() -> None:
     op.create_table(
         "traffic_cycle",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("scheme", sa.String(length=40), nullable=False),
         sa.Column("at", smartcity.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("segments", sa.Integer(), nullable=False),
         sa.Column("coverage", sa.Float(), nullable=False),
@@ -51,11 +50,8 @@ def upgrade() -> None:
         sa.Column("levels", sa.LargeBinary(), nullable=False),
         sa.Column("computed_at", smartcity.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_traffic_cycle")),
-        sa.UniqueConstraint("scheme", "at", name="uq_traffic_cycle_scheme_at"),
+        sa.UniqueConstraint("at", name=op.f("uq_traffic_cycle_at")),
     )
-    with op.batch_alter_table("traffic_cycle", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_traffic_cycle_at"), ["at"], unique=False)
-
     op.create_table(
         "traffic_probe_speed",
         sa.Column("cycle_start", smartcity.core.db.UTCDateTime(timezone=True), nullable=False),
@@ -164,7 +160,7 @@ def upgrade() -> None:
             ["cycle_id"], ["traffic_cycle.id"], name=op.f("fk_traffic_index_cycle_id_traffic_cycle"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_traffic_index")),
-        sa.UniqueConstraint("cycle_id", "area_code", name="uq_traffic_index_cycle_area"),
+        sa.UniqueConstraint("cycle_id", "scheme", "area_code", name="uq_traffic_index_cycle_scheme_area"),
     )
     with op.batch_alter_table("traffic_index", schema=None) as batch_op:
         batch_op.create_index("ix_traffic_index_area_at", ["scheme", "area_code", "at"], unique=False)
@@ -196,9 +192,6 @@ def downgrade() -> None:
 
     op.drop_table("traffic_segment")
     op.drop_table("traffic_probe_speed")
-    with op.batch_alter_table("traffic_cycle", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_traffic_cycle_at"))
-
     op.drop_table("traffic_cycle")
     with op.batch_alter_table("traffic_car_park", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_traffic_car_park_datastream_id"))
