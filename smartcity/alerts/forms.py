@@ -1,14 +1,17 @@
 """The alerts pages' forms, as written and as the services want them: the rule form to a rule document (or the
-document typed as JSON), the bulletin editor to a bulletin's content (areas typed or drawn as text), times in
-the city's zone, and each problem placed beside the input it is about. No database, no HTTP."""
+document typed as JSON), the bulletin editor to a bulletin's content (areas typed or drawn as text), the
+subscriber form, times in the city's zone, and each problem placed beside the input it is about. No
+database, no HTTP."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -16,6 +19,7 @@ from pydantic import BaseModel, Field
 from smartcity.alerts.rules import COMBINATIONS
 from smartcity.core.db import utcnow
 from smartcity.core.errors import Problem
+from smartcity.core.privacy import mask_email, mask_phone
 
 Errors = list[dict[str, str]]
 Line = Annotated[str, Field(max_length=200)]
@@ -286,3 +290,49 @@ def bulletin_field(field: str) -> str:
     """Which input a problem of the bulletin is about: ``area_polygons[0]`` → the drawn areas."""
     head = field.split("[")[0]
     return head if head in (*BULLETIN_FIELDS, "area_codes") else ""
+
+
+# ---------------------------------------------------------------- subscribers
+
+DIVISION_CODE = re.compile(r"^\d{6,12}$")  # GB/T 2260 and its street and community extensions, as the API takes
+
+
+class SubscriberForm(BaseModel):
+    """The subscriber form as written: the hazards and districts chosen (none: every one)."""
+
+    hazards: list[Line] = Field(default_factory=list, max_length=30)
+    area_codes: list[Line] = Field(default_factory=list, max_length=50)
+    name: Line = ""
+    channel: Line = ""
+    target: Annotated[str, Field(max_length=500)] = ""
+    min_colour: Line = "blue"
+
+    def texts(self) -> dict[str, str]:
+        return {name: value.strip() for name, value in self.model_dump(exclude={"hazards", "area_codes"}).items()}
+
+
+def blank_subscriber() -> dict[str, str]:
+    return {"name": "", "channel": "", "target": "", "min_colour": "blue"}
+
+
+def subscriber_problems(form: dict[str, str], area_codes: list[str]) -> Errors:
+    """What the API's schema checks and the service does not: a name, and districts given by their codes (the
+    service checks the channel, the target, the hazards and the colour)."""
+    errors: Errors = []
+    if not form["name"]:
+        errors.append({"field": "name", "message": "give the subscriber a name"})
+    errors += [{"field": "area_codes", "message": f"not a division code: {code}"}
+               for code in area_codes if not DIVISION_CODE.match(code)]  # fmt: skip
+    return errors
+
+
+def shown_target(channel: str, target: str) -> str:
+    """A subscriber's target as lists show it: a phone number or an address partly masked (personal data), a
+    webhook without what may carry a credential (a user and password, a query)."""
+    if channel == "sms":
+        return mask_phone(target) or ""
+    if channel == "email":
+        return mask_email(target) or ""
+    parts = urlsplit(target)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" + ("?…" if parts.query else "") if host else target

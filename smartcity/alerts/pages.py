@@ -1,7 +1,8 @@
 """Pages of the alerts module: the alarm console and an alarm's page (acknowledge, shelve, comment), the rules
 with their versions and a form to write one, the bulletins with their editor (area drawn on a map) and the
-four-eyes steps, and the public page of the warnings in force. Every rule lives in the services; a refused
-step comes back to its page with the reasons beside the fields, never as a stack trace."""
+four-eyes steps, who receives the published warnings and their deliveries, and the public page of the warnings
+in force. Every rule lives in the services; a refused step comes back to its page with the reasons beside the
+fields, never as a stack trace."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smartcity.alerts import alarms, bulletins, cap, hazards, service, suggestions
+from smartcity.alerts import alarms, bulletins, cap, dissemination, hazards, service, suggestions
 from smartcity.alerts import forms as f
+from smartcity.alerts.models import CapMessage, Subscriber
 from smartcity.alerts.rules import COMBINATIONS
 from smartcity.config import Settings
 from smartcity.core.db import utcnow
@@ -32,6 +35,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 add_nav(NavItem("Alarms", "alerts_alarms", "alerts.read", order=600))
 add_nav(NavItem("Alarm rules", "alerts_rules", "alerts.read", order=610))
 add_nav(NavItem("Warning bulletins", "alerts_bulletins", "alerts.read", order=620))
+add_nav(NavItem("Warning subscribers", "alerts_subscribers", "alerts.subscribers", order=624))
+add_nav(NavItem("Warning deliveries", "alerts_deliveries", "alerts.subscribers", order=626))
 add_nav(NavItem("Warnings in force", "warnings_page", None, order=630))
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +45,7 @@ Responder = Annotated[Principal, require("alerts.respond")]
 RuleWriter = Annotated[Principal, require("alerts.rules")]
 Drafter = Annotated[Principal, require("alerts.draft")]
 Approver = Annotated[Principal, require("alerts.approve")]
+Disseminator = Annotated[Principal, require("alerts.subscribers")]
 Notice = Annotated[str, Query(pattern="^[a-z_]{0,30}$", description="the step just done, said on the page")]
 Note = Annotated[str, Form(max_length=2000)]
 Version = Annotated[int, Form(ge=1)]
@@ -47,6 +53,7 @@ Version = Annotated[int, Form(ge=1)]
 SHELVED = {"no": False, "yes": True, "all": None}
 CONSOLE_STATES = ("active_unacknowledged", "active_acknowledged", "cleared_unacknowledged", "closed")
 BULLETIN_STATES = ("draft", "approved", "published", "rejected")
+DELIVERY_STATES = ("pending", "delivered", "dead")
 SHELVE_DEFAULT = timedelta(hours=4)
 
 
@@ -564,6 +571,154 @@ def bulletin_replace(
     replacement = {"kind": kind, "replaces": message.identifier}
     return _step(request, session, principal, bulletin_id, "drafted",
                  lambda: bulletins.draft(session, principal, replacement))  # fmt: skip
+
+
+# ---------------------------------------------------------------- dissemination: subscribers and deliveries
+
+
+def _subscriber_view(subscriber: Subscriber, language: str, district_names: dict[str, str]) -> dict[str, Any]:
+    """A subscriber as the list shows it: its target partly masked, hazards and districts by name."""
+    codes = json.loads(subscriber.area_codes) if subscriber.area_codes else []
+    chosen = json.loads(subscriber.hazards) if subscriber.hazards else []
+    return {
+        "id": subscriber.id,
+        "name": subscriber.name,
+        "channel": subscriber.channel,
+        "target": f.shown_target(subscriber.channel, subscriber.target),
+        "hazards": [hazards.hazard_name(code, language) for code in chosen],
+        "districts": [district_names.get(code, code) for code in codes],
+        "min_colour": subscriber.min_colour,
+        "active": subscriber.active,
+    }
+
+
+def _subscribers_page(
+    request: Request, session: Session, *, form: dict[str, str] | None = None, chosen: list[str] | None = None,
+    codes: list[str] | None = None, problem: Problem | None = None, done: str = "",
+) -> Response:  # fmt: skip
+    """Every subscriber, then the form to add one (shown back as typed, with its problems, when refused)."""
+    language = language_of(request)
+    districts = _districts(session)
+    names = {d.code: (d.name if language == "zh-CN" else d.name_en or d.name) for d in districts}
+    subscribers = session.scalars(select(Subscriber).order_by(Subscriber.id))
+    context = {
+        "subscribers": [_subscriber_view(s, language, names) for s in subscribers],
+        "form": form or f.blank_subscriber(),
+        "chosen": set(chosen or []),
+        "codes": set(codes or []),
+        "channels": dissemination.CHANNELS,
+        "hazards": [(h.code, hazards.hazard_name(h.code, language)) for h in hazards.catalogue().hazards],
+        "districts": districts,
+        "colours": hazards.colour_names(language),
+        "done": done,
+        "trouble": f.Trouble.of(problem, lambda field: field if field in f.SubscriberForm.model_fields else ""),
+    }
+    return render(request, "alerts/subscribers.html", context, status=_status(problem))
+
+
+@router.get("/alerts/subscribers", name="alerts_subscribers")
+def subscribers_page(request: Request, session: SessionDep, _: Disseminator, done: Notice = "") -> Response:
+    return _subscribers_page(request, session, done=done)
+
+
+@router.post("/alerts/subscribers", name="alerts_subscriber_create")
+def subscriber_create(
+    request: Request, session: SessionDep, principal: Disseminator, body: Annotated[f.SubscriberForm, Form()]
+) -> Response:
+    """Add a subscriber; a webhook's signing secret is shown on the page this answers with, and never again."""
+    form = body.texts()
+    errors = f.subscriber_problems(form, body.area_codes)
+
+    def save() -> Any:
+        problems = list(errors)
+        try:  # the service's reasons are listed with the form's own, all at once
+            made = dissemination.subscribe(
+                session, principal, name=form["name"], channel=form["channel"], target=form["target"],
+                hazard_codes=body.hazards or None, area_codes=body.area_codes or None, min_colour=form["min_colour"],
+            )  # fmt: skip
+        except Problem as refused:
+            if not refused.errors:
+                raise
+            problems += refused.errors
+        if problems:
+            raise Problem(422, "The subscriber cannot be saved.", errors=problems)
+        return made
+
+    made, problem = _attempt(session, save)
+    if problem is not None:
+        return _subscribers_page(request, session, form=form, chosen=body.hazards, codes=body.area_codes,
+                                 problem=problem)  # fmt: skip
+    subscriber, secret = made
+    if secret is None:
+        return _redirect("/alerts/subscribers", "subscribed")
+    context = {"subscriber": subscriber, "target": f.shown_target(subscriber.channel, subscriber.target),
+               "secret": secret, "header": dissemination.SIGNATURE_HEADER}  # fmt: skip
+    response = render(request, "alerts/subscriber_added.html", context)
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once: no copy in any cache
+    return response
+
+
+@router.post("/alerts/subscribers/{subscriber_id}/active", name="alerts_subscriber_active")
+def subscriber_active(
+    subscriber_id: int,
+    request: Request,
+    session: SessionDep,
+    _: Disseminator,
+    active: Annotated[str, Form(pattern="^(true|false)$")],
+) -> Response:
+    """Pause a subscriber (it receives nothing until resumed: no delivery is made for it) or resume it."""
+    on = active == "true"
+    _, problem = _attempt(session, lambda: dissemination.set_active(session, subscriber_id, on))
+    if problem is not None:
+        return _subscribers_page(request, session, problem=problem)
+    return _redirect("/alerts/subscribers", "resumed" if on else "paused")
+
+
+def _deliveries_page(
+    request: Request, session: Session, state: str, *, done: str = "", problem: Problem | None = None
+) -> Response:
+    """Deliveries by state, newest first, with their message and subscriber; the dead ones can be sent again."""
+    found = dissemination.deliveries(session, state or None)
+    message_ids, subscriber_ids = {d.message_id for d in found}, {d.subscriber_id for d in found}
+    rows = session.execute(select(CapMessage.id, CapMessage.identifier).where(CapMessage.id.in_(message_ids)))
+    messages = {row.id: row.identifier for row in rows}
+    subscribers = {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(subscriber_ids)))}
+    context = {
+        "deliveries": found,
+        "messages": messages,
+        "subscribers": subscribers,
+        "state": state,
+        "states": DELIVERY_STATES,
+        "max_attempts": dissemination.MAX_ATTEMPTS,
+        "done": done,
+        "trouble": f.Trouble.of(problem),
+    }
+    return render(request, "alerts/deliveries.html", context, status=_status(problem))
+
+
+DeliveryState = Annotated[str, Query(pattern="^(|" + "|".join(DELIVERY_STATES) + ")$")]
+
+
+@router.get("/alerts/deliveries", name="alerts_deliveries")
+def deliveries_page(
+    request: Request, session: SessionDep, _: Disseminator, state: DeliveryState = "", done: Notice = ""
+) -> Response:
+    return _deliveries_page(request, session, state, done=done)
+
+
+@router.post("/alerts/deliveries/{delivery_id}/retry", name="alerts_delivery_retry")
+def delivery_retry(
+    delivery_id: int,
+    request: Request,
+    session: SessionDep,
+    _: Disseminator,
+    back: Annotated[str, Form(pattern="^(|" + "|".join(DELIVERY_STATES) + ")$")] = "",
+) -> Response:
+    """Send a dead delivery again (a fresh round of attempts), back to the list it was sent from."""
+    _, problem = _attempt(session, lambda: dissemination.retry(session, delivery_id))
+    if problem is not None:
+        return _deliveries_page(request, session, back, problem=problem)
+    return RedirectResponse(f"/alerts/deliveries?{'state=' + back + '&' if back else ''}done=retried", status_code=303)
 
 
 # ---------------------------------------------------------------- the public warnings page
