@@ -160,6 +160,7 @@ class BulletinIn(Request):
     description: str | None = Field(None, max_length=4000)
     instruction: str | None = Field(None, max_length=4000)
     headline_en: str | None = Field(None, max_length=160)
+    area_desc_en: str | None = Field(None, max_length=500, description="left out: the districts' English names")
     description_en: str | None = Field(None, max_length=4000)
     instruction_en: str | None = Field(None, max_length=4000)
 

@@ -77,7 +77,7 @@ def _ring_problems(i: int, ring: Any) -> list[dict[str, str]]:
 
 
 FIELDS = ("hazard", "colour", "area_codes", "area_polygons", "area_desc", "onset", "expires", "headline",
-          "description", "instruction", "headline_en", "description_en", "instruction_en")  # fmt: skip
+          "description", "instruction", "headline_en", "description_en", "instruction_en", "area_desc_en")  # fmt: skip
 
 
 def _assign(bulletin: Bulletin, data: dict[str, Any]) -> None:
@@ -115,7 +115,7 @@ def draft(session: Session, principal: Principal, data: dict[str, Any]) -> Bulle
     bulletin = Bulletin(kind=kind, replaces_id=replaced.id if replaced else None, state="draft",
                         drafted_by=principal.username, drafted_at=utcnow(), version=1)  # fmt: skip
     _assign(bulletin, {"instruction": "", "headline_en": "", "description_en": "", "instruction_en": "",
-                       "area_polygons": [], "area_codes": [], **merged})  # fmt: skip
+                       "area_desc_en": "", "area_polygons": [], "area_codes": [], **merged})  # fmt: skip
     session.add(bulletin)
     session.flush()
     events.emit(session, "alerts.bulletin_drafted", id=bulletin.id)
@@ -199,7 +199,7 @@ def publish(session: Session, settings: Settings, principal: Principal, bulletin
     now = utcnow()
     identifier = _identifier(session, settings, now)
     replaced = session.get(CapMessage, bulletin.replaces_id) if bulletin.replaces_id else None
-    alert = build_alert(settings, bulletin, identifier, now, replaced)
+    alert = build_alert(settings, bulletin, identifier, now, replaced, _english_area(session, bulletin))
     message = CapMessage(
         identifier=identifier,
         sender=settings.cap_sender,
@@ -231,8 +231,29 @@ def _identifier(session: Session, settings: Settings, now: datetime) -> str:
     return f"{prefix}{(count or 0) + 1:04d}"
 
 
+def _english_area(session: Session, bulletin: Bulletin) -> str:
+    """The area in English: as written, else the districts' English names, else (drawn areas only) the Chinese."""
+    from smartcity.places import service as places
+
+    if bulletin.area_desc_en:
+        return bulletin.area_desc_en
+    names = []
+    for code in json.loads(bulletin.area_codes):
+        try:
+            division = places.get_division(session, code)
+        except NotFound:
+            return bulletin.area_desc
+        names.append(division.name_en or division.name)
+    return ", ".join(names) if names else bulletin.area_desc
+
+
 def build_alert(
-    settings: Settings, bulletin: Bulletin, identifier: str, sent: datetime, replaced: CapMessage | None
+    settings: Settings,
+    bulletin: Bulletin,
+    identifier: str,
+    sent: datetime,
+    replaced: CapMessage | None,
+    area_en: str | None = None,
 ) -> cap.Alert:
     zone = ZoneInfo(settings.timezone)
     catalogue = hazards.catalogue()
@@ -240,11 +261,12 @@ def build_alert(
     in_cap = conventions.by_colour[hazards.Colour(bulletin.colour)]
     codes = json.loads(bulletin.area_codes)
     rings = [[(lat, lon) for lon, lat in ring] for ring in json.loads(bulletin.area_polygons)]
-    area = cap.Area(
-        area_desc=bulletin.area_desc,
-        polygons=[cap.closed_ring(ring) for ring in rings],
-        geocodes=[(conventions.geocode_value_name, code) for code in codes],
-    )
+    polygons = [cap.closed_ring(ring) for ring in rings]
+    geocodes = [(conventions.geocode_value_name, code) for code in codes]
+    areas = {
+        "zh-CN": cap.Area(area_desc=bulletin.area_desc, polygons=polygons, geocodes=geocodes),
+        "en-US": cap.Area(area_desc=area_en or bulletin.area_desc, polygons=polygons, geocodes=geocodes),
+    }
     infos = []
     for language, headline, description, instruction in (
         ("zh-CN", bulletin.headline, bulletin.description, bulletin.instruction),
@@ -272,7 +294,7 @@ def build_alert(
                 description=description,
                 instruction=instruction or None,
                 parameters=[(conventions.colour_parameter, in_cap.value)],
-                areas=[area],
+                areas=[areas[language]],
             )
         )
     references = []

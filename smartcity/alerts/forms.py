@@ -213,6 +213,7 @@ class BulletinForm(BaseModel):
     description: Paragraph = ""
     instruction: Paragraph = ""
     headline_en: Line = ""
+    area_desc_en: Annotated[str, Field(max_length=500)] = ""
     description_en: Paragraph = ""
     instruction_en: Paragraph = ""
 

@@ -145,6 +145,7 @@ class Bulletin(Base):
     description: Mapped[str] = mapped_column(Text)
     instruction: Mapped[str] = mapped_column(Text, default="")
     headline_en: Mapped[str] = mapped_column(String(160), default="")
+    area_desc_en: Mapped[str] = mapped_column(String(500), default="", server_default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     instruction_en: Mapped[str] = mapped_column(Text, default="")
     drafted_by: Mapped[str] = mapped_column(String(64))

@@ -72,6 +72,14 @@ def test_draft_approve_publish_makes_a_valid_cap_message(client) -> None:
     polygon = info.findtext("cap:area/cap:polygon", namespaces=NS).split()
     assert polygon[0] == polygon[-1] == "31.22,121.47"  # lat,lon, closed
     assert [i.findtext("cap:language", namespaces=NS) for i in root.findall("cap:info", NS)] == ["zh-CN", "en-US"]
+    # each language names the area in its own words: none given in English, the district's English name
+    assert [i.findtext("cap:area/cap:areaDesc", namespaces=NS) for i in root.findall("cap:info", NS)] == [
+        "黄浦区",
+        "Huangpu District",
+    ]
+    written = _publish(client, _rainstorm(area_desc_en="Huangpu, along the Bund"))
+    english = ET.fromstring(client.get(written["cap"]).content).findall("cap:info", NS)[1]
+    assert english.findtext("cap:area/cap:areaDesc", namespaces=NS) == "Huangpu, along the Bund"
     as_json = client.get(published["cap"], params={"format": "json"}).json()
     assert as_json["identifier"] == published["identifier"] and as_json["info"][0]["event"] == "暴雨黄色预警"
 

@@ -140,7 +140,8 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     area = page.get_by_role("textbox", name="绘制区域")
     expect(area).to_have_value(re.compile(r"^121\.\d+, 31\.\d+\n121\.\d+, 31\.\d+\n121\.\d+, 31\.\d+$"))
     expect(page.locator("#draw-status")).to_contain_text("已添加顶点")
-    page.get_by_label("区域描述").fill("外滩沿岸")
+    page.get_by_label("区域描述", exact=True).fill("外滩沿岸")
+    page.get_by_label("英文区域描述").fill("Along the Bund")
     page.get_by_label("标题", exact=True).fill("外滩沿岸发布高温橙色预警")
     expect(page.locator("#hint-headline")).to_contain_text("12 / 70")
     page.get_by_label("预警内容", exact=True).fill("预计今天白天最高气温将升至 37 ℃ 以上。")
@@ -183,6 +184,7 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     expect(page.get_by_role("heading", level=1)).to_have_text("Warnings in force")
     expect(warning.get_by_role("heading", level=2)).to_have_text("Orange heat warning Orange heat warning for the Bund")
     expect(warning.locator("dd[lang=zh-CN]")).to_contain_text("预计今天白天")  # no English given: Chinese, marked
+    expect(warning).to_contain_text("Along the Bund")  # the area in English, as the officer wrote it
     check_accessibility(page)
     response = page.request.get(page.get_by_role("link", name=re.compile("^CAP message")).get_attribute("href"))
     assert response.ok and b"Orange heat warning for the Bund" in response.body()
