@@ -39,6 +39,7 @@ from smartcity.security import pages as security_pages
 from smartcity.sensing import api as sensing_api
 from smartcity.sensing import pages as sensing_pages
 from smartcity.traffic import api as traffic_api
+from smartcity.traffic import pages as traffic_pages
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
 MODULE_ROUTERS: list[APIRouter] = [
@@ -59,6 +60,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     alerts_api.public_router,
     alerts_pages.router,
     traffic_api.router,
+    traffic_pages.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -108,7 +110,7 @@ def _start_demo_feeds(database: Database) -> Any:
 
 
 class _Schedule(threading.Thread):
-    """The alarm schedule inside the app process (SMARTCITY_RUN_SCHEDULE, set by `make demo`)."""
+    """The alarm schedule and the traffic cycle inside the app process (SMARTCITY_RUN_SCHEDULE, set by `make demo`)."""
 
     def __init__(self, database: Database) -> None:
         super().__init__(name="alarm-schedule", daemon=True)
@@ -116,12 +118,14 @@ class _Schedule(threading.Thread):
 
     def run(self) -> None:
         from smartcity.alerts.cli import run_once
+        from smartcity.traffic.cli import run_once as traffic_cycle
 
         while not self.stopping.wait(30):
             try:
                 run_once(self.database)
+                traffic_cycle(self.database, demo=self.database.settings.demo_feeds)
             except Exception:
-                logging.getLogger(__name__).exception("the alarm schedule failed; it runs again in 30 s")
+                logging.getLogger(__name__).exception("the schedule failed; it runs again in 30 s")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -174,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/hotline", StaticFiles(directory=hotline_pages.STATIC_DIR), name="hotline_static")
     app.mount("/static/sensing", StaticFiles(directory=sensing_pages.STATIC_DIR), name="sensing_static")
     app.mount("/static/alerts", StaticFiles(directory=alerts_pages.STATIC_DIR), name="alerts_static")
+    app.mount("/static/traffic", StaticFiles(directory=traffic_pages.STATIC_DIR), name="traffic_static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
     app.include_router(apidocs.router)

@@ -12,6 +12,7 @@ from smartcity.config import Settings, get_settings
 from smartcity.hotline import cli as hotline_cli
 from smartcity.places import cli as places_cli
 from smartcity.sensing import cli as sensing_cli
+from smartcity.traffic import cli as traffic_cli
 
 app = typer.Typer(
     help="Smart-city operations platform. Configure with SMARTCITY_* variables or a .env file.",
@@ -33,6 +34,7 @@ app.add_typer(cases_cli.app, name="cases")
 app.add_typer(hotline_cli.app, name="hotline")
 app.add_typer(sensing_cli.app, name="sensing")
 app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(traffic_cli.app, name="traffic")
 app.command("simulate")(sensing_cli.simulate)
 
 
@@ -112,6 +114,7 @@ def demo() -> None:
     hotline_cli.load_matters(database, DEMO_CATALOGUE, "demo")
     hotline_cli.load_articles(database, DEMO_ARTICLES, "demo", only_if_empty=True)
     _load_demo_feeds(database)
+    _load_demo_traffic(database)
     _print_logins(result.new_logins)
 
 
@@ -139,6 +142,20 @@ def _load_demo_feeds(database) -> None:  # type: ignore[no-untyped-def]
         typer.echo(f"Alarm rules on the demo stations: {alerts_demo.ensure_demo_rules(session)} added.")
     sent = sensing_cli.show_backfill(sender, 24, 300, simulate.DEFAULT_SEED, "Sensor readings of the last 24 h")
     typer.echo(f"Sensor readings of the last 24 h: {sent} stored.")
+
+
+def _load_demo_traffic(database) -> None:  # type: ignore[no-untyped-def]
+    from smartcity.traffic import demo as traffic_demo
+
+    with database.session(actor="demo") as session:
+        done = traffic_demo.ensure_network(session)
+    typer.echo(f"Road network (synthetic): {done['added']} segments added, {done['detectors']} road detectors "
+               f"attached, {done['car_parks']} car parks registered.")  # fmt: skip
+    cycles = 0
+    with typer.progressbar(traffic_demo.backfill(database), length=288, label="Traffic cycles of the last 24 h") as bar:
+        for step in bar:
+            cycles += step
+    typer.echo(f"Traffic cycles of the last 24 h: {cycles} in place.")
 
 
 def _print_logins(new_logins: dict[str, str]) -> None:

@@ -113,7 +113,8 @@ class Settings(BaseSettings):
         "SC-WARN", pattern=r"^[A-Za-z0-9._-]+$", description="CAP identifiers are <prefix>-YYYYMMDD-NNNN"
     )
     run_schedule: bool = Field(
-        False, description="the app process also runs the alarm schedule every 30 s (`make demo` sets it)"
+        False,
+        description="the app process also runs the alarm schedule and the traffic cycle every 30 s (make demo sets it)",
     )
     demo_feeds: bool = Field(
         False, description="the app writes the demo city's sensor readings every minute (`make demo` sets it)"

@@ -39,7 +39,7 @@ def test_demo_twice_adds_nothing_the_second_time(run, database, tmp_path) -> Non
     assert counts[2] > 17 + 100 and counts[3] > 1000  # real districts, synthetic streets/communities, grids
     assert "Coordinates converted from GCJ-02 to WGS-84" in first.output
     saved = (tmp_path / "var" / "demo-logins.txt").read_text()
-    assert saved.count("\n") == 10 and oct((tmp_path / "var" / "demo-logins.txt").stat().st_mode)[-3:] == "600"
+    assert saved.count("\n") == 11 and oct((tmp_path / "var" / "demo-logins.txt").stat().st_mode)[-3:] == "600"
     second = run("demo")
     assert second.exit_code == 0
     assert "0 departments added" in second.output and "printed at the first run" in second.output

@@ -30,6 +30,7 @@ CYCLE = timedelta(minutes=5)
 CITY = "310000"  # the city's own code (GB/T 2260) stands for the whole network
 NO_SPEED = 0xFFFF  # packed speeds: uint16 km/h × 10
 DETECTOR_QUANTITY = "speed"  # what the sensing hub's road detectors measure (km/h)
+DETECTOR_RADIUS_M = 300.0
 DETECTOR_FRESH = 2 * CYCLE  # a detector reading older than this does not speak for the cycle
 PROBE_MAX_AGE = timedelta(hours=1)  # late probe points would land in cycles already computed
 PROBE_FUTURE = timedelta(minutes=2)  # the devices' clocks may run a little ahead
@@ -220,20 +221,22 @@ def _places(session: Session, segments: list[network.Segment]) -> list[tuple[str
 
 def link_detectors(session: Session) -> int:
     """Attach each road detector of the sensing hub (a datastream measuring speed) to the segment it stands on:
-    the nearest within the match radius whose direction agrees with the detector's heading. Returns how many."""
+    the nearest within ``DETECTOR_RADIUS_M`` whose direction agrees with the detector's heading (a station's
+    position is where its cabinet stands, not on the carriageway). Returns how many were attached."""
     from smartcity.sensing import service as sensing
 
     net = current_network(session)
     if not net.segments:
         return 0
     headings = {"N": 0.0, "E": 90.0, "S": 180.0, "W": 270.0}
+    wide = mapmatch.MatchIndex(net.segments, mapmatch.MatchParams(radius_m=DETECTOR_RADIUS_M, cell_m=DETECTOR_RADIUS_M))
     linked = 0
     for stream in sensing.datastreams_measuring(session, DETECTOR_QUANTITY):
         point = sensing.station_point(session, stream.datastream_id)
         if point is None:
             continue
         heading = headings.get(str(stream.properties.get("heading", "")), float("nan"))
-        matches = mapmatch.match_points(net.match_index, [point[0]], [point[1]], [heading], [10.0])
+        matches = mapmatch.match_points(wide, [point[0]], [point[1]], [heading], [10.0])
         at = int(matches.segment[0])
         if at == mapmatch.UNMATCHED:
             continue

@@ -1,0 +1,464 @@
+"""Pages of the traffic module: the public traffic map (segments coloured by level over the cycles of a day, a time
+slider, and the index of the city and each district in a table that says the same without the map), an area's
+index over a day as a chart beside its table, and the congestion report for those who may read traffic analyses.
+Times are shown in the configured time zone; every figure comes from the traffic service."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from smartcity.core.deps import SessionDep
+from smartcity.core.errors import NotFound
+from smartcity.core.web import NavItem, add_nav, add_templates, language_of, render, translate
+from smartcity.security import Principal, public, require
+from smartcity.traffic import index, service
+from smartcity.traffic.models import TrafficCycle, TrafficIndex
+
+add_templates(Path(__file__).resolve().parent / "templates")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+add_nav(NavItem("Traffic", "traffic_map", None, order=700))
+add_nav(NavItem("Traffic index", "traffic_index", None, order=710))
+add_nav(NavItem("Traffic congestion", "traffic_congestion", "traffic.read", order=720))
+router = APIRouter(include_in_schema=False)
+
+Anyone = Annotated[Principal, public()]
+Reader = Annotated[Principal, require("traffic.read")]
+SchemeCode = Annotated[str, Query(pattern=r"^[a-z0-9_]{1,40}$", description="index scheme")]
+Day = Annotated[date | None, Query(alias="date", description="a local day, YYYY-MM-DD; default: the newest cycle's")]
+At = Annotated[datetime | None, Query(description="the cycle at or before this time; default: the newest")]
+Area = Annotated[str, Query(pattern=r"^\d{6}$", description="district code, 310000 for the city")]
+DEFAULT_SCHEME = "beijing_tpi"
+PERIODS = {"1": 1, "7": 7, "30": 30}  # days of the congestion report, ending with the chosen day
+TOP = 20  # segments listed as the most congested
+
+
+def _zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(request.app.state.settings.timezone)
+
+
+def _said(item: Any, language: str) -> str:
+    """The zh or en label of a level, band or scheme, as the page's language asks."""
+    return str(item.zh if language == "zh-CN" else item.en)
+
+
+# ---------------------------------------------------------------- days and cycles
+
+
+def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A local day as the UTC period (start, end] the service reads cycles in."""
+    start = datetime.combine(day, time.min, zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _day_of(moment: datetime, zone: ZoneInfo) -> date:
+    """The local day a cycle end belongs to: the cycle ending at midnight closes the day before."""
+    return (moment - timedelta(microseconds=1)).astimezone(zone).date()
+
+
+def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _newest(session: Session, before: datetime | None = None) -> TrafficCycle | None:
+    try:
+        return service.cycle_at(session, before)
+    except NotFound:
+        return None
+
+
+def _chosen_day(session: Session, zone: ZoneInfo, day: date | None) -> date:
+    """The day asked for, else the newest cycle's, else today."""
+    if day is not None:
+        return day
+    newest = _newest(session)
+    return _day_of(newest.at, zone) if newest is not None else datetime.now(zone).date()
+
+
+def _scheme(code: str) -> index.Scheme:
+    return service.scheme_or_404(code)  # a 422 naming the known schemes
+
+
+# ---------------------------------------------------------------- what the tables show
+
+
+@dataclass(frozen=True)
+class Shade:
+    """A level or band in words and its colour (the words always go with the colour)."""
+
+    label: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    code: str
+    name: str
+    at: datetime
+    value: float | None
+    band: Shade | None
+    tti: float | None
+    congestion_pct: float | None
+    mean_speed_kmh: float | None
+    coverage: float
+
+
+def _area_names(request: Request, session: Session) -> dict[str, str]:
+    """District names in the page's language (from the places service) and the city's."""
+    from smartcity.places import service as places
+
+    english = language_of(request) != "zh-CN"
+    names = {
+        d.code: (d.name_en or d.name) if english else d.name for d in places.list_divisions(session, level="district")
+    }
+    return {service.CITY: translate(request, "Whole city"), **names}
+
+
+def _band(scheme: index.Scheme, level: int | None, language: str) -> Shade | None:
+    if level is None or not 1 <= level <= len(scheme.bands):
+        return None
+    band = scheme.bands[level - 1]
+    return Shade(_said(band, language), band.colour)
+
+
+def _area_row(row: TrafficIndex, scheme: index.Scheme, names: dict[str, str], language: str) -> AreaRow:
+    return AreaRow(
+        code=row.area_code,
+        name=names.get(row.area_code, row.area_code),
+        at=row.at,
+        value=row.value,
+        band=_band(scheme, row.level, language),
+        tti=row.tti,
+        congestion_pct=row.congestion_pct,
+        mean_speed_kmh=row.mean_speed_kmh,
+        coverage=row.coverage,
+    )
+
+
+def _levels(language: str) -> list[tuple[int, Shade]]:
+    return [(n, Shade(_said(lv, language), lv.colour)) for n, lv in enumerate(index.load_config().levels, start=1)]
+
+
+def _scheme_notes(language: str) -> list[dict[str, Any]]:
+    """Every scheme with its bands and how sure its constants are (the file's confidence tag and source)."""
+    return [
+        {
+            "code": code,
+            "name": _said(s, language),
+            "range": s.range,
+            "bands": [(b.lower, Shade(_said(b, language), b.colour)) for b in s.bands],
+            "confidence": s.confidence,
+            "source": s.source,
+        }
+        for code, s in index.load_config().schemes.items()
+    ]
+
+
+def _state(request: Request, session: Session, cycle: TrafficCycle, scheme: index.Scheme) -> dict[str, Any]:
+    """One cycle as the map page's tables say it: the index per area, the segments per level, the worst ones."""
+    language = language_of(request)
+    names = _area_names(request, session)
+    rows = sorted(
+        service.index_of_cycle(session, cycle, scheme.code), key=lambda r: (r.area_code != service.CITY, r.area_code)
+    )
+    features = service.segment_features(session, cycle)["features"]
+    counts = Counter(f["properties"]["level"] for f in features)
+    congested = set(index.load_config().congested_levels)
+    worst = sorted(
+        (f for f in features if f["properties"]["level"] in congested),
+        key=lambda f: (-f["properties"]["level"], f["properties"]["speed_kmh"] or 0.0),
+    )
+    levels = dict(_levels(language))
+    return {
+        "cycle": cycle,
+        "scheme": scheme,
+        "scheme_name": _said(scheme, language),
+        "areas": [_area_row(r, scheme, names, language) for r in rows],
+        "level_counts": [(n, shade, counts.get(n, 0)) for n, shade in levels.items()],
+        "no_data": counts.get(None, 0),
+        "congested": [(f, levels[f["properties"]["level"]]) for f in worst[:TOP]],
+        "congested_total": len(worst),
+    }
+
+
+# ---------------------------------------------------------------- the traffic map
+
+
+@router.get("/traffic", name="traffic_map")
+def traffic_map(
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    scheme: SchemeCode = DEFAULT_SCHEME,
+    day: Day = None,
+    at: At = None,
+) -> Response:
+    """The map of the segments by level in a cycle of a day, a slider over that day's cycles, and the tables."""
+    zone, language = _zone(request), language_of(request)
+    chosen = _scheme(scheme)
+    shown_day, cycle = _map_cycle(session, zone, at, day)
+    times = service.cycle_times(session, *_day_bounds(shown_day, zone))
+    position = next((i for i, t in enumerate(times) if cycle is not None and t == cycle.at), len(times) - 1)
+    context = {
+        "day": shown_day,
+        "scheme_code": chosen.code,
+        "schemes": _scheme_notes(language),
+        "levels": _levels(language),
+        "cycles": [{"at": t.isoformat(), "label": t.astimezone(zone).strftime("%Y-%m-%d %H:%M")} for t in times],
+        "position": position,
+        "can_read": principal.can("traffic.read"),
+        **(_state(request, session, cycle, chosen) if cycle is not None else {"cycle": None}),
+        **_neighbours(times, position),
+    }
+    return render(request, "traffic/map.html", context)
+
+
+def _map_cycle(
+    session: Session, zone: ZoneInfo, at: datetime | None, day: date | None
+) -> tuple[date, TrafficCycle | None]:
+    """The day and cycle the map shows: the cycle at or before ``at``, else the newest of the day asked for (the
+    newest cycle's day by default); no cycle when that day has none."""
+    if at is not None:
+        cycle = _newest(session, _aware(at, zone))
+        return (_day_of(cycle.at, zone) if cycle else _chosen_day(session, zone, day)), cycle
+    shown_day = _chosen_day(session, zone, day)
+    times = service.cycle_times(session, *_day_bounds(shown_day, zone))
+    return shown_day, (_newest(session, times[-1]) if times else None)
+
+
+def _neighbours(times: list[datetime], position: int) -> dict[str, datetime | None]:
+    """The cycles before and after the shown one in its day (links that work without the script)."""
+    return {
+        "previous": times[position - 1] if 0 < position < len(times) else None,
+        "next": times[position + 1] if 0 <= position < len(times) - 1 else None,
+    }
+
+
+@router.get("/traffic/state", name="traffic_state")
+def traffic_state(
+    request: Request, session: SessionDep, _: Anyone, at: At = None, scheme: SchemeCode = DEFAULT_SCHEME
+) -> Response:
+    """The tables of one cycle, for the map page's script to put in place when the slider moves."""
+    zone = _zone(request)
+    chosen = _scheme(scheme)
+    cycle = service.cycle_at(session, _aware(at, zone) if at is not None else None)
+    times = service.cycle_times(session, *_day_bounds(_day_of(cycle.at, zone), zone))
+    position = next((i for i, t in enumerate(times) if t == cycle.at), len(times) - 1)
+    context = {"scheme_code": chosen.code, **_state(request, session, cycle, chosen), **_neighbours(times, position)}
+    return render(request, "traffic/_state.html", context)
+
+
+# ---------------------------------------------------------------- an area's index over a day
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The drawing area of the index chart, in SVG units."""
+
+    width: int = 720
+    height: int = 300
+    left: int = 52
+    right: int = 150
+    top: int = 14
+    bottom: int = 40
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - self.top - self.bottom
+
+
+INK, AXIS = "#1b1f24", "#595959"  # the line and the axes: well above 3:1 on white and on the light band tints
+
+
+def _y(frame: Frame, scheme: index.Scheme, value: float) -> float:
+    low, high = scheme.range
+    share = max(0.0, min(1.0, (value - low) / (high - low)))
+    return frame.top + frame.plot_h * (1 - share)
+
+
+def _x(frame: Frame, start: datetime, moment: datetime) -> float:
+    return frame.left + frame.plot_w * (moment - start).total_seconds() / 86_400
+
+
+def _bands_svg(frame: Frame, scheme: index.Scheme, language: str) -> list[str]:
+    """Each band shaded in its colour with its name beside the plot, so the shade is never the only cue."""
+    parts = []
+    uppers = [b.lower for b in scheme.bands[1:]] + [scheme.range[1]]
+    for band, upper in zip(scheme.bands, uppers, strict=True):
+        y_top, y_low = _y(frame, scheme, upper), _y(frame, scheme, band.lower)
+        parts.append(
+            f'<rect x="{frame.left}" y="{y_top:.1f}" width="{frame.plot_w}" height="{y_low - y_top:.1f}" '
+            f'fill="{band.colour}" fill-opacity="0.28"/>'
+            f'<text x="{frame.left + frame.plot_w + 8}" y="{(y_top + y_low) / 2 + 4:.1f}" fill="{INK}">'
+            f"{escape(_said(band, language))}</text>"
+            f'<text x="{frame.left - 6}" y="{y_low + 4:.1f}" text-anchor="end" fill="{INK}">{band.lower:g}</text>'
+        )
+    parts.append(
+        f'<text x="{frame.left - 6}" y="{frame.top + 4}" text-anchor="end" fill="{INK}">{scheme.range[1]:g}</text>'
+    )
+    return parts
+
+
+def _axes_svg(frame: Frame) -> list[str]:
+    base = frame.top + frame.plot_h
+    parts = [
+        f'<line x1="{frame.left}" y1="{base}" x2="{frame.left + frame.plot_w}" y2="{base}" stroke="{AXIS}"/>',
+        f'<line x1="{frame.left}" y1="{frame.top}" x2="{frame.left}" y2="{base}" stroke="{AXIS}"/>',
+    ]
+    for hour in range(0, 25, 3):
+        x = frame.left + frame.plot_w * hour / 24
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{base}" x2="{x:.1f}" y2="{base + 5}" stroke="{AXIS}"/>'
+            f'<text x="{x:.1f}" y="{base + 20}" text-anchor="middle" fill="{INK}">{hour:02d}:00</text>'
+        )
+    return parts
+
+
+def _line_svg(frame: Frame, scheme: index.Scheme, start: datetime, rows: list[AreaRow]) -> list[str]:
+    """The values joined where cycles follow each other; a missing cycle or value breaks the line."""
+    parts: list[str] = []
+    run: list[str] = []
+    previous: datetime | None = None
+    for row in rows:
+        if row.value is None or (previous is not None and row.at - previous > service.CYCLE):
+            parts.append(_polyline(run))
+            run = []
+        previous = row.at
+        if row.value is None:
+            continue
+        x, y = _x(frame, start, row.at), _y(frame, scheme, row.value)
+        run.append(f"{x:.1f},{y:.1f}")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2.5 if len(rows) <= 96 else 1.5}" fill="{INK}"/>')
+    parts.append(_polyline(run))
+    return parts
+
+
+def _polyline(points: list[str]) -> str:
+    if len(points) < 2:
+        return ""
+    return f'<polyline points="{" ".join(points)}" fill="none" stroke="{INK}" stroke-width="2"/>'
+
+
+def _index_chart(
+    title: str, summary: str, scheme: index.Scheme, start: datetime, rows: list[AreaRow], language: str
+) -> Markup:
+    """An inline SVG line chart of a day's index over the scheme's shaded bands, named by its title and described
+    by its summary (lowest, highest, latest); the table beside it lists every value."""
+    frame = Frame()
+    body = [*_bands_svg(frame, scheme, language), *_axes_svg(frame), *_line_svg(frame, scheme, start, rows)]
+    return Markup(
+        f'<svg class="chart index-chart" role="img" aria-labelledby="index-chart-title" '
+        f'aria-describedby="index-chart-desc" viewBox="0 0 {frame.width} {frame.height}" width="100%" '
+        f'preserveAspectRatio="xMinYMin meet" font-size="13" font-family="sans-serif">'
+        f'<title id="index-chart-title">{escape(title)}</title><desc id="index-chart-desc">{escape(summary)}</desc>'
+        f"{''.join(body)}</svg>"
+    )
+
+
+def _summary(request: Request, rows: list[AreaRow], zone: ZoneInfo) -> str:
+    """Lowest, highest and latest value of the day with their times (the chart's description)."""
+    valued = [r for r in rows if r.value is not None]
+    if not valued:
+        return translate(request, "No index values on this day.")
+
+    def said(row: AreaRow) -> dict[str, str]:
+        return {"value": f"{row.value:.1f}", "time": row.at.astimezone(zone).strftime("%H:%M"),
+                "level": row.band.label if row.band else "—"}  # fmt: skip
+
+    low, high, last = min(valued, key=lambda r: r.value or 0), max(valued, key=lambda r: r.value or 0), valued[-1]
+    return " ".join(
+        (
+            translate(request, "Lowest %(value)s (%(level)s) at %(time)s;", **said(low)),
+            translate(request, "highest %(value)s (%(level)s) at %(time)s;", **said(high)),
+            translate(request, "latest %(value)s (%(level)s) at %(time)s.", **said(last)),
+        )
+    )
+
+
+@router.get("/traffic/index", name="traffic_index")
+def index_page(
+    request: Request,
+    session: SessionDep,
+    principal: Anyone,
+    area: Area = service.CITY,
+    scheme: SchemeCode = DEFAULT_SCHEME,
+    day: Day = None,
+) -> Response:
+    """An area's index over a local day: a chart with the scheme's bands shaded and a table of every value."""
+    zone, language = _zone(request), language_of(request)
+    chosen = _scheme(scheme)
+    shown_day = _chosen_day(session, zone, day)
+    start, end = _day_bounds(shown_day, zone)
+    names = _area_names(request, session)
+    rows = [
+        _area_row(r, chosen, names, language) for r in service.index_history(session, chosen.code, area, start, end)
+    ]
+    area_name = names.get(area, area)
+    title = translate(request, "%(area)s, %(scheme)s, %(day)s", area=area_name, scheme=_said(chosen, language),
+                      day=shown_day.isoformat())  # fmt: skip
+    summary = _summary(request, rows, zone)
+    context = {
+        "area": area,
+        "area_name": area_name,
+        "areas": names,
+        "scheme_code": chosen.code,
+        "scheme_name": _said(chosen, language),
+        "schemes": _scheme_notes(language),
+        "day": shown_day,
+        "rows": rows,
+        "summary": summary,
+        "chart": _index_chart(title, summary, chosen, start, rows, language) if rows else None,
+        "can_read": principal.can("traffic.read"),
+    }
+    return render(request, "traffic/index.html", context)
+
+
+# ---------------------------------------------------------------- congestion (traffic.read)
+
+
+@router.get("/traffic/congestion", name="traffic_congestion")
+def congestion_page(
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    day: Day = None,
+    days: Annotated[str, Query(pattern="^(1|7|30)$")] = "1",
+    scheme: SchemeCode = DEFAULT_SCHEME,
+) -> Response:
+    """The most congested segments, the frequently congested ones (peaks) and each area's congested minutes over
+    the days ending with the chosen one."""
+    zone, language = _zone(request), language_of(request)
+    chosen = _scheme(scheme)
+    shown_day = _chosen_day(session, zone, day)
+    end = _day_bounds(shown_day, zone)[1]
+    start = _day_bounds(shown_day - timedelta(days=PERIODS[days] - 1), zone)[0]
+    report = service.congestion_report(session, start, end, top=TOP, scheme=chosen.code)
+    names = _area_names(request, session)
+    context = {
+        "day": shown_day,
+        "days": days,
+        "periods": list(PERIODS),
+        "first_day": shown_day - timedelta(days=PERIODS[days] - 1),
+        "scheme_code": chosen.code,
+        "scheme_name": _said(chosen, language),
+        "schemes": _scheme_notes(language),
+        "report": report,
+        "areas": names,
+        "district_minutes": sorted(report.districts.items(), key=lambda item: (item[0] != service.CITY, -item[1])),
+        "frequent_rule": index.load_config().frequent,
+    }
+    return render(request, "traffic/congestion.html", context)
