@@ -181,7 +181,7 @@ def _state(request: Request, session: Session, cycle: TrafficCycle, scheme: inde
     levels = dict(_levels(language))
     return {
         "cycle": cycle,
-        "scheme": scheme,
+        "day": _day_of(cycle.at, _zone(request)),
         "scheme_name": _said(scheme, language),
         "areas": [_area_row(r, scheme, names, language) for r in rows],
         "level_counts": [(n, shade, counts.get(n, 0)) for n, shade in levels.items()],
@@ -459,6 +459,13 @@ def congestion_page(
         "report": report,
         "areas": names,
         "district_minutes": sorted(report.districts.items(), key=lambda item: (item[0] != service.CITY, -item[1])),
-        "frequent_rule": index.load_config().frequent,
+        "min_share": f"{index.load_config().frequent.min_share * 100:.0f}%",
+        "peaks": _peaks(request, index.load_config().frequent),
     }
     return render(request, "traffic/congestion.html", context)
+
+
+def _peaks(request: Request, rule: index.FrequentRule) -> str:
+    """The peak windows of the frequent-congestion rule in local clock time, e.g. ``07:00–09:00, 17:00–19:00``."""
+    windows = ", ".join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in rule.peaks)
+    return translate(request, "%(windows)s on weekdays", windows=windows) if rule.weekdays_only else windows

@@ -134,6 +134,9 @@ PUBLIC_ROUTES = {
     "/api/traffic/index/history",
     "/api/traffic/segments",
     "/api/traffic/levels",
+    "/traffic",  # the traffic map and the index: open data
+    "/traffic/state",
+    "/traffic/index",
     "/login",
     "/language/{code}",
     "/api/auth/token",
