@@ -40,6 +40,7 @@ from smartcity.sensing import api as sensing_api
 from smartcity.sensing import pages as sensing_pages
 from smartcity.traffic import api as traffic_api
 from smartcity.traffic import pages as traffic_pages
+from smartcity.traffic import transit_api
 
 # Every domain module contributes an API router and a pages router; order is navigation order.
 MODULE_ROUTERS: list[APIRouter] = [
@@ -60,6 +61,7 @@ MODULE_ROUTERS: list[APIRouter] = [
     alerts_api.public_router,
     alerts_pages.router,
     traffic_api.router,
+    transit_api.router,
     traffic_pages.router,
 ]
 
@@ -168,7 +170,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
         upload_limit=settings.max_photo_bytes,
-        large_paths={"/sta/v1.1/CreateObservations": settings.sta_max_batch_bytes},
+        large_paths={
+            "/sta/v1.1/CreateObservations": settings.sta_max_batch_bytes,
+            "/api/transit/feeds": settings.gtfs_max_feed_bytes,
+            "/gtfs-rt/vehicle-positions": settings.gtfs_rt_max_bytes,
+            "/api/traffic/probes": settings.sta_max_batch_bytes,
+        },
     )
     # The longer prefix first: Starlette takes the first mount that matches.
     app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="api_docs_assets")

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     sta_max_batch_bytes: int = Field(
         33_554_432, gt=0, description="largest CreateObservations (dataArray) request body, in bytes"
     )
+    gtfs_max_feed_bytes: int = Field(
+        104_857_600, gt=0, description="largest GTFS static zip accepted by POST /api/transit/feeds, in bytes"
+    )
+    gtfs_rt_max_bytes: int = Field(
+        16_777_216, gt=0, description="largest GTFS-Realtime VehiclePositions body accepted, in bytes"
+    )
     mqtt_url: str = Field(
         "", description="the MQTT broker for SensorThings MQTT, e.g. mqtt://platform:secret@127.0.0.1:1883; empty: off"
     )

@@ -172,3 +172,32 @@ def as_json(rule: Rule) -> dict[str, Any]:
         "created_by": rule.created_by,
         "updated_at": rule.updated_at.isoformat(),
     }
+
+
+def warnings_in_force(session: Session) -> list[dict[str, Any]]:
+    """The published warnings in force as other modules need them (a transit alert, a map layer): identifier,
+    hazard, colour, headline and description per language (``zh``/``en``), CAP severity, onset and expiry
+    (epoch seconds), the districts' codes, the drawn polygons as ``[lon, lat]`` rings, and the CAP message's URL."""
+    from smartcity.alerts import bulletins, cap
+
+    found = []
+    for message in bulletins.active_messages(session):
+        infos = cap.from_xml(message.xml.encode("utf-8")).infos
+        by_language = {info.language.split("-")[0].lower(): info for info in infos}
+        first = infos[0]
+        found.append(
+            {
+                "identifier": message.identifier,
+                "hazard": message.hazard,
+                "colour": message.colour,
+                "headlines": {lang: info.headline or "" for lang, info in by_language.items()},
+                "descriptions": {lang: info.description or "" for lang, info in by_language.items()},
+                "severity": str(first.severity),
+                "onset": int(first.onset.timestamp()) if first.onset else None,
+                "expires": int(message.expires.timestamp()),
+                "areas": json.loads(message.area_codes),
+                "polygons": bulletins.message_rings(message),
+                "url": f"/alerts/cap/{message.identifier}.xml",
+            }
+        )
+    return found

@@ -134,6 +134,12 @@ PUBLIC_ROUTES = {
     "/api/traffic/index/history",
     "/api/traffic/segments",
     "/api/traffic/levels",
+    "/gtfs/static.zip",  # public transport information is open data
+    "/gtfs-rt/trip-updates.pb",
+    "/gtfs-rt/vehicle-positions.pb",
+    "/gtfs-rt/alerts.pb",
+    "/api/transit/stops",
+    "/api/transit/stops/{stop_id}/departures",
     "/traffic",  # the traffic map and the index: open data
     "/traffic/state",
     "/traffic/index",
