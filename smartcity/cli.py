@@ -156,6 +156,10 @@ def _load_demo_traffic(database) -> None:  # type: ignore[no-untyped-def]
         for step in bar:
             cycles += step
     typer.echo(f"Traffic cycles of the last 24 h: {cycles} in place.")
+    with database.session(actor="demo") as session:
+        routes = traffic_demo.ensure_transit(session)
+    typer.echo(f"Bus feed (synthetic GTFS): {routes} routes imported.")
+    typer.echo(f"Bus stop arrivals of yesterday (replayed): {traffic_demo.backfill_arrivals(database)} stored.")
 
 
 def _print_logins(new_logins: dict[str, str]) -> None:

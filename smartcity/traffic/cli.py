@@ -16,12 +16,15 @@ app = typer.Typer(help="Smart transport: road network, traffic index, parking.",
 
 def run_once(database, demo: bool = False) -> str | None:  # type: ignore[no-untyped-def]
     """One turn of the schedule: when a cycle has ended and is not stored yet, compute it (in the demo, the
-    synthetic probe cars drive it first). Returns the cycle's end, or None when there was nothing to do."""
+    synthetic probe cars drive it first, and the buses report every turn). Returns the cycle's end, or None
+    when there was nothing to do."""
     from smartcity.core.db import utcnow
     from smartcity.traffic import demo as traffic_demo
     from smartcity.traffic import service
 
     now = utcnow()
+    if demo:
+        _demo_buses(database, now)
     end = service.cycle_end(now) - service.CYCLE
     with database.session(actor="traffic-schedule") as session:
         if not service.current_network(session).segments or service.cycle_times(session, end - service.CYCLE, end):
@@ -32,6 +35,40 @@ def run_once(database, demo: bool = False) -> str | None:  # type: ignore[no-unt
     with database.session(actor="traffic-schedule") as session:
         cycle = service.compute_cycle(session, now)
         return cycle.at.isoformat() if cycle else None
+
+
+def _demo_buses(database, now) -> None:  # type: ignore[no-untyped-def]
+    """The demo's buses report where they are, as an AVL system would (through the same ingest as real ones)."""
+    from smartcity.core.errors import NotFound
+    from smartcity.traffic import demo as traffic_demo
+    from smartcity.traffic import transit
+
+    with database.session(actor="demo-buses") as session:
+        try:
+            transit.ingest_vehicle_positions(session, traffic_demo.vehicle_report(session, now))
+        except NotFound:
+            return  # no feed in force
+
+
+@app.command("import-gtfs")
+def import_gtfs(
+    path: Annotated[Path, typer.Argument(help="a GTFS static zip", exists=True, dir_okay=False)],
+    name: Annotated[str, typer.Option(help="what the feed is (default: the file's name)")] = "",
+) -> None:
+    """Import a GTFS static feed and put it in force (all or nothing: every problem with its file and line)."""
+    from smartcity.cli import _database
+    from smartcity.core.errors import Problem
+    from smartcity.traffic import transit
+
+    database = _database()
+    try:
+        with database.session(actor="cli") as session:
+            row = transit.import_feed(session, path.read_bytes(), name=name or path.name, imported_by="cli")
+            summary = json.loads(row.summary)
+    except Problem as problem:
+        typer.echo(problem.detail, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(", ".join(f"{count} {what}" for what, count in summary.items()) + ". The feed is in force.")
 
 
 @app.command("import-network")
@@ -93,7 +130,7 @@ def cycle() -> None:
 @app.command("run")
 def run(
     every: Annotated[int, typer.Option(help="seconds between checks", min=5)] = 30,
-    demo_probes: Annotated[bool, typer.Option(help="drive the demo city's synthetic probe cars")] = False,
+    demo_probes: Annotated[bool, typer.Option(help="drive the demo city's synthetic probe cars and buses")] = False,
 ) -> None:
     """Compute each cycle as it ends, until stopped (one per deployment, beside the web app)."""
     from smartcity.cli import _database
