@@ -43,6 +43,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_sensing.py
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_alarm_latency.py
+	$(BIN)/python bench/bench_traffic.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -13,14 +13,19 @@ measured in the same run. Pure NumPy: no database.
    speeds), of ``match_points`` and of the grid lookup alone (``MatchIndex.candidates``); beside a brute-force
    nearest segment (every leg of every segment, per point, in NumPy) over --sample points, whose answers the grid
    must reproduce. Accuracy against the segments the probes really drove, and the speed error.
+3. Public transport (``bench_transit.py``, runnable on its own; skip with --no-transit): TripUpdates for 5,000
+   vehicles (target < 0.5 s) beside building the same feed from precomputed predictions, and the arrival
+   prediction accuracy by horizon, baseline against the run-time model, on a replay of the demo feed.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +37,11 @@ from smartcity.traffic.mapmatch import UNMATCHED, MatchIndex, cycle_speeds, matc
 from smartcity.traffic.network import Segment, SegmentArrays, pack, parse_feature_collection
 
 DISTRICTS = 16
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_transit  # noqa: E402 - the transit half of the traffic benchmark, runnable on its own
 
 
 def timed(run: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -201,13 +211,16 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000, help="points for the brute-force reference")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (the median is shown)")
     parser.add_argument("--seed", type=int, default=synthetic.DEFAULT_SEED)
+    parser.add_argument("--no-transit", action="store_true", help="skip the GTFS-Realtime part (bench_transit.py)")
     args = parser.parse_args()
     made = time.perf_counter()
     segments = parse_feature_collection(synthetic.synthetic_network(args.seed))
     print(f"synthetic network: {len(segments):,} segments, generated and parsed in {time.perf_counter() - made:.2f} s")
     bench_index(args, segments)
     bench_mapmatch(args, segments)
-    # --- 3. TripUpdates feed generation for 5,000 vehicles (GTFS-Realtime): to be added here (issue #8) ---
+    if not args.no_transit:  # 3. TripUpdates for 5,000 vehicles and prediction accuracy: bench_transit.py
+        print("\n--- public transport (bench_transit.py, its defaults) ---")
+        bench_transit.main([])
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ def bench_accuracy(feed: Feed, args: argparse.Namespace) -> RunTimeModel:
     return result.model
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vehicles", type=int, default=5000)
     parser.add_argument("--stops", type=int, default=20, help="stops ahead of each vehicle")
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--replay-routes", type=int, default=36, help="routes simulated for the accuracy table")
     parser.add_argument("--days", type=int, default=8, help="days simulated: all but the last train, the last tests")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     started = time.perf_counter()
     feed = demo_feed(routes=args.routes)
     sizes = f"{len(feed.stops)} stops, {len(feed.schedules):,} trips, {len(feed.stop_times):,} stop times"
