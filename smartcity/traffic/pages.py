@@ -5,6 +5,7 @@ Times are shown in the configured time zone; every figure comes from the traffic
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,11 +18,12 @@ from fastapi.responses import Response
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from smartcity.core.db import utcnow
 from smartcity.core.deps import SessionDep
 from smartcity.core.errors import NotFound
 from smartcity.core.web import NavItem, add_nav, add_templates, language_of, render, translate
 from smartcity.security import Principal, public, require
-from smartcity.traffic import index, service
+from smartcity.traffic import index, parking, service, transit
 from smartcity.traffic.models import TrafficCycle, TrafficIndex
 
 add_templates(Path(__file__).resolve().parent / "templates")
@@ -469,3 +471,253 @@ def _peaks(request: Request, rule: index.FrequentRule) -> str:
     """The peak windows of the frequent-congestion rule in local clock time, e.g. ``07:00–09:00, 17:00–19:00``."""
     windows = ", ".join(f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in rule.peaks)
     return translate(request, "%(windows)s on weekdays", windows=windows) if rule.weekdays_only else windows
+
+
+# ---------------------------------------------------------------- bus departures (issue #8, item 4)
+
+add_nav(NavItem("Bus departures", "transit_search", None, order=730))
+LIVE_EVERY_S = 30  # the board's script fetches the departures again this often; a button pauses it (WCAG 2.2.2)
+STOP_TEXT_MAX = 100  # as the open-data API's ?q=
+STOPS_LISTED = 20
+NO_TEXT = "—"
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """A departure as the board says it: local clock times, and its status in words."""
+
+    route: str
+    headsign: str
+    scheduled: str
+    expected: str
+    status: str
+    realtime: bool
+
+
+def _clock(moment: datetime, zone: ZoneInfo, fmt: str = "%H:%M") -> str:
+    return moment.astimezone(zone).strftime(fmt)
+
+
+def delay_words(request: Request, predicted: datetime | None, delay_s: int | None) -> str:
+    """A departure's status in words. Less than a whole minute either way is on time (the script rounds the same
+    way); no prediction is never "on time": it says there is no real-time information."""
+    if predicted is None or delay_s is None:
+        return translate(request, "scheduled only — no real-time information")
+    minutes = int(delay_s / 60)  # towards zero
+    if minutes == 0:
+        return translate(request, "on time")
+    if minutes > 0:
+        return translate(request, "%(minutes)s min late", minutes=minutes)
+    return translate(request, "%(minutes)s min early", minutes=-minutes)
+
+
+def _board_row(request: Request, d: transit.Departure, zone: ZoneInfo) -> BoardRow:
+    return BoardRow(
+        route=d.route,
+        headsign=d.headsign or NO_TEXT,
+        scheduled=_clock(d.scheduled, zone),
+        expected=_clock(d.predicted, zone) if d.predicted else NO_TEXT,
+        status=delay_words(request, d.predicted, d.delay_s),
+        realtime=d.predicted is not None,
+    )
+
+
+@router.get("/transit", name="transit_search")
+def transit_search(
+    request: Request,
+    session: SessionDep,
+    _: Anyone,
+    q: Annotated[str, Query(max_length=1000, description="part of a stop's name, or its id")] = "",
+) -> Response:
+    """Find a stop by part of its name or by its id; each match links to its departure board. Works without a
+    script: a GET form and a list of links."""
+    text, error, stops, status = q.strip(), None, None, 200
+    try:
+        transit.loaded(session)
+        has_feed = True
+    except NotFound:
+        has_feed = False
+    if len(text) > STOP_TEXT_MAX:
+        error, status = translate(request, "Type at most %(max)s characters.", max=STOP_TEXT_MAX), 422
+    elif text and has_feed:
+        stops = transit.search_stops(session, text, limit=STOPS_LISTED)
+    context = {"q": q, "text": text, "error": error, "stops": stops, "has_feed": has_feed, "limit": STOPS_LISTED}
+    return render(request, "traffic/transit_search.html", context, status=status)
+
+
+@router.get("/transit/stops/{stop_id}", name="transit_stop")
+def transit_stop(request: Request, session: SessionDep, _: Anyone, stop_id: str) -> Response:
+    """A stop's departure board: the next departures within an hour with their timetable and expected times and
+    their status in words (404 for an unknown stop). Its script refreshes the table from the open-data API."""
+    zone = _zone(request)
+    stop = transit.stop_or_404(session, stop_id)
+    rows = [_board_row(request, d, zone) for d in transit.departures(session, stop_id)]
+    context = {
+        "stop": stop,
+        "stop_name": stop.stop_name or stop.stop_id,
+        "rows": rows,
+        "as_of": _clock(datetime.now(UTC), zone),
+        "every_s": LIVE_EVERY_S,
+    }
+    return render(request, "traffic/transit_stop.html", context)
+
+
+# ---------------------------------------------------------------- parking guidance (issue #8, item 5)
+
+add_nav(NavItem("Parking", "parking_page", None, order=740))
+DEFAULT_RADIUS_M = 2_000
+MAX_RADIUS_M = 50_000  # as the open-data API's /parking/nearby
+
+
+@dataclass(frozen=True)
+class CarParkRow:
+    """A car park as the guidance tables say it, in the page's language."""
+
+    code: str
+    name: str
+    park_and_ride: str
+    capacity: int
+    free: str
+    reading: str
+    observed_at: datetime | None
+    stale: bool
+    distance_m: int | None
+
+
+def _place_name(name: str, name_en: str, english: bool) -> str:
+    return (name_en or name) if english else name
+
+
+def _stations_words(request: Request, stations: list[dict[str, Any]], english: bool) -> str:
+    """The stations a P+R car park serves, e.g. ``Qibao station (line 9)``."""
+    said = []
+    for s in stations:
+        name = _place_name(s.get("name", ""), s.get("name_en", ""), english)
+        lines = ", ".join(str(line) for line in s.get("lines", []))
+        said.append(translate(request, "%(station)s (line %(lines)s)", station=name, lines=lines) if lines else name)
+    return "; ".join(said)
+
+
+def _park_and_ride_words(request: Request, item: parking.Availability, english: bool) -> str:
+    if not item.car_park.park_and_ride:
+        return translate(request, "No")
+    stations = _stations_words(request, parking.as_json(item)["stations"], english)
+    return translate(request, "Yes, for %(stations)s", stations=stations) if stations else translate(request, "Yes")
+
+
+def _age_words(request: Request, observed_at: datetime | None) -> str:
+    """How old a reading is, in words."""
+    if observed_at is None:
+        return translate(request, "no reading yet")
+    minutes = max(0, int((utcnow() - observed_at).total_seconds() // 60))
+    if minutes < 1:
+        return translate(request, "less than a minute ago")
+    if minutes < 120:
+        return translate(request, "%(minutes)s min ago", minutes=minutes)
+    if minutes < 2 * 1440:
+        return translate(request, "%(hours)s h ago", hours=minutes // 60)
+    return translate(request, "%(days)s days ago", days=minutes // 1440)
+
+
+def _reading_words(request: Request, item: parking.Availability) -> str:
+    age = _age_words(request, item.observed_at)
+    if item.stale:
+        return translate(request, "%(age)s — stale, not used for guidance", age=age)
+    return age
+
+
+def _free_words(request: Request, item: parking.Availability) -> str:
+    if item.free is None or item.observed_at is None:
+        return NO_TEXT
+    return translate(request, "0 (full)") if item.free == 0 else str(item.free)
+
+
+def _car_park_row(request: Request, item: parking.Availability) -> CarParkRow:
+    english = language_of(request) != "zh-CN"
+    c = item.car_park
+    return CarParkRow(
+        code=c.code,
+        name=_place_name(c.name, c.name_en, english),
+        park_and_ride=_park_and_ride_words(request, item, english),
+        capacity=c.capacity,
+        free=_free_words(request, item),
+        reading=_reading_words(request, item),
+        observed_at=item.observed_at,
+        stale=item.stale,
+        distance_m=None if item.distance_m is None else round(item.distance_m),
+    )
+
+
+@dataclass(frozen=True)
+class PlaceForm:
+    """The "near a place" form as typed, and the problems with it (field, label, message)."""
+
+    lon: str
+    lat: str
+    radius: str
+    park_and_ride: bool
+    asked: bool  # something was typed: the form was sent
+    errors: list[dict[str, str]]
+
+
+def _number(text: str, low: float, high: float, *, above_low: bool = False) -> float | None:
+    """The text as a finite number within [low, high] ((low, high] with ``above_low``); None otherwise."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < low or value > high or (above_low and value == low):
+        return None
+    return value
+
+
+def _place_form(request: Request, lon: str, lat: str, radius: str, park_and_ride: str) -> tuple[PlaceForm, tuple]:
+    """Check the form; returns it with its errors and, when it is valid, (lon, lat, radius)."""
+    checks = (
+        ("lon", translate(request, "Longitude"), lon, -180.0, 180.0, False,
+         translate(request, "Give a longitude between -180 and 180 in decimal degrees, e.g. 121.4737.")),
+        ("lat", translate(request, "Latitude"), lat, -90.0, 90.0, False,
+         translate(request, "Give a latitude between -90 and 90 in decimal degrees, e.g. 31.2304.")),
+        ("radius", translate(request, "Radius (metres)"), radius or str(DEFAULT_RADIUS_M), 0.0, float(MAX_RADIUS_M),
+         True, translate(request, "Give a radius in metres, more than 0 and at most %(max)s.", max=MAX_RADIUS_M)),
+    )  # fmt: skip
+    values, errors = [], []
+    for field, label, text, low, high, above_low, message in checks:
+        value = _number(text, low, high, above_low=above_low)
+        values.append(value)
+        if value is None:
+            errors.append({"field": field, "label": label, "message": message})
+    asked = any(text.strip() for text in (lon, lat, radius))
+    form = PlaceForm(lon, lat, radius or str(DEFAULT_RADIUS_M), park_and_ride == "true", asked, errors)
+    return form, (tuple(values) if not errors else ())
+
+
+FormText = Annotated[str, Query(max_length=40)]
+
+
+@router.get("/traffic/parking", name="parking_page")
+def parking_page(
+    request: Request,
+    session: SessionDep,
+    _: Anyone,
+    lon: FormText = "",
+    lat: FormText = "",
+    radius: FormText = "",
+    park_and_ride: FormText = "",
+) -> Response:
+    """Every car park with its free spaces and how old the reading is, and — when a place is given — the nearest
+    ones with free spaces by a fresh reading (``parking.nearby``). A form error is said beside its field (422)."""
+    form, place = _place_form(request, lon, lat, radius, park_and_ride)
+    nearest = None
+    if form.asked and place:
+        found = parking.nearby(session, *place, park_and_ride=True if form.park_and_ride else None)
+        nearest = [_car_park_row(request, item) for item in found]
+    context = {
+        "form": form,
+        "errors": form.errors if form.asked else [],
+        "nearest": nearest,
+        "car_parks": [_car_park_row(request, item) for item in parking.listing(session)],
+        "stale_after_min": int(parking.STALE_AFTER.total_seconds() // 60),
+        "max_radius": MAX_RADIUS_M,
+    }
+    return render(request, "traffic/parking.html", context, status=422 if context["errors"] else 200)

@@ -408,11 +408,14 @@ def stops_with_realtime_share(session: Session, now: float | None = None) -> flo
 
 
 def search_stops(session: Session, text: str, limit: int = 20) -> list[gtfs.Stop]:
-    wanted = text.strip().lower()
+    """The stop whose id is the text (ids are compared as written), then the stops whose name contains it."""
+    wanted = text.strip()
     if not wanted:
         raise Problem(422, "Type part of a stop's name or its id.", errors=[{"field": "q", "message": "empty"}])
-    found = [s for s in loaded(session).feed.stops if wanted in (s.stop_name or "").lower() or wanted == s.stop_id]
-    return found[:limit]
+    feed = loaded(session).feed
+    exact = [feed.stop_by_id[wanted]] if wanted in feed.stop_by_id else []
+    named = [s for s in feed.stops if wanted.lower() in (s.stop_name or "").lower() and s.stop_id != wanted]
+    return [*exact, *named][:limit]
 
 
 def arrivals_recorded(session: Session) -> int:

@@ -143,6 +143,9 @@ PUBLIC_ROUTES = {
     "/traffic",  # the traffic map and the index: open data
     "/traffic/state",
     "/traffic/index",
+    "/transit",  # bus departures and parking guidance pages: open data
+    "/transit/stops/{stop_id}",
+    "/traffic/parking",
     "/login",
     "/language/{code}",
     "/api/auth/token",

@@ -64,6 +64,11 @@ def test_a_feed_is_served_back_and_a_bad_one_changes_nothing(client, feed, small
     assert any("stop_times.txt" in str(e) and "2" in str(e) for e in refused.json()["errors"])
     feeds = client.get("/api/transit/feeds", headers=bearer(client, "viewer")).json()
     assert [f["name"] for f in feeds] == ["test feed"]
+    stop = feed.stops[5]
+    by_id = client.get("/api/transit/stops", params={"q": stop.stop_id}).json()
+    assert by_id[0]["id"] == stop.stop_id  # ids are matched as written (upper case)
+    by_name = client.get("/api/transit/stops", params={"q": stop.stop_name[:3]}).json()
+    assert stop.stop_id in {s["id"] for s in by_name}
     not_zip = client.post("/api/transit/feeds", params={"name": "x"}, content=b"{}",
                           headers=bearer(client, "traffic") | {"Content-Type": "application/json"})  # fmt: skip
     assert not_zip.status_code == 415
