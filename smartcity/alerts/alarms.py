@@ -24,6 +24,12 @@ MAX_SHELVE = timedelta(days=7)  # a shelved alarm comes back within a week at mo
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
+def source_datastreams(source: str) -> list[int]:
+    """The datastreams an alarm's source names: ``"12"`` for one, ``"all_of:40+12"`` for a combination (the
+    engine's sources); the first is where a case the rule opens is placed."""
+    return [int(part) for part in source.rpartition(":")[2].split("+") if part.isdigit()]
+
+
 def open_key(rule_id: int, source: str) -> str:
     return f"{rule_id}:{source}"
 
@@ -166,7 +172,8 @@ def _open_case(session: Session, rule: Rule, alarm: Alarm) -> str | None:
     from smartcity.sensing import service as sensing
 
     template = json.loads(rule.case_template or "{}")
-    point = sensing.station_point(session, int(alarm.source.split("+")[0]))
+    streams = source_datastreams(alarm.source)
+    point = sensing.station_point(session, streams[0]) if streams else None
     if point is None:
         return None
     from smartcity.cases import service as cases

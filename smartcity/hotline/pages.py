@@ -480,6 +480,7 @@ def order_act(
     reopen: Annotated[bool, Form()] = False,
     resolved: Annotated[str, Form(pattern="^(yes|no|)$")] = "",
     target: Annotated[str, Form(max_length=20)] = "",
+    case_number: Annotated[str, Form(max_length=20)] = "",
     extension_amount: Annotated[int | None, Form(ge=1, le=1000)] = None,
     extension_unit: Annotated[str, Form(pattern="^(working_days|working_hours|)$")] = "",
 ) -> Response:
@@ -493,6 +494,7 @@ def order_act(
         reopen=reopen,
         resolved={"yes": True, "no": False}.get(resolved),
         target=target.strip() or None,
+        case_number=case_number.strip() or None,
         extension_amount=extension_amount,
         extension_unit=extension_unit or None,
     )

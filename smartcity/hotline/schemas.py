@@ -67,6 +67,9 @@ class ActionIn(Request):
     target: str | None = Field(None, max_length=20, description="merge: the order that handles this one")
     kind: Literal["component", "event"] | None = Field(None, description="to_case: grid class kind")
     class_code: str | None = Field(None, max_length=8, description="to_case: grid class code")
+    case_number: str | None = Field(
+        None, max_length=20, description="to_case: join this open grid case instead of reporting a new one"
+    )
 
 
 class OrderEventOut(Response):

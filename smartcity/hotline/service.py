@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import case as case_when
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,6 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from smartcity.cases import calendar
 from smartcity.cases import photos as case_photos
 from smartcity.cases import service as cases
+from smartcity.cases.workflow import FINAL as CASE_FINAL
+from smartcity.cases.workflow import State as CaseState
 from smartcity.config import Settings
 from smartcity.core import events, images
 from smartcity.core.db import utcnow
@@ -211,6 +214,7 @@ class Step:
     resolved: bool | None = None  # callback: the citizen says the matter is solved (解决)
     target: str | None = None  # merge: the order that will handle this one
     class_code: str | None = None  # to_case: the grid class when the matter names none
+    case_number: str | None = None  # to_case: an open grid case about the same problem, joined instead
     kind: str | None = None
 
 
@@ -375,7 +379,11 @@ def _set_deadlines(session: Session, settings: Settings, order: WorkOrder, now: 
 def _to_case(
     session: Session, settings: Settings, principal: Principal, order: WorkOrder, step: Step
 ) -> dict[str, Any]:
-    """Urban-management matters become a grid case (source hotline: verified on site before registration)."""
+    """Urban-management matters become a grid case (source hotline: verified on site before registration) —
+    or join the open case about the same problem (a sensor's alarm or an inspector may have reported it first):
+    the order then waits for that case and is ready for its reply when the case closes."""
+    if step.case_number:
+        return _join_case(session, settings, principal, order, step.case_number)
     matter = catalogue.get_matter(session, order.matter_code) if order.matter_code else None
     kind = step.kind or (matter.case_kind if matter else None)
     class_code = step.class_code or (matter.case_class if matter else None)
@@ -401,6 +409,22 @@ def _to_case(
             actor=principal.username,
         )  # fmt: skip
     return {"case": case.number}
+
+
+def _join_case(
+    session: Session, settings: Settings, principal: Principal, order: WorkOrder, number: str
+) -> dict[str, Any]:
+    case = cases.get_case(session, principal, number)
+    if CaseState(case.state) in CASE_FINAL:
+        raise Conflict(f"Case {number} is already {case.state}; join an open case or report a new one.",
+                       code="case-closed")  # fmt: skip
+    order.case_number = case.number
+    for photo in photos.photos_of(session, order):  # what the citizen saw joins the case's evidence
+        case_photos.store(
+            session, settings, case, images.read_path(settings, photo.path).read_bytes(), kind="before",
+            actor=principal.username,
+        )  # fmt: skip
+    return {"case": case.number, "joined": True}
 
 
 @events.react("cases.check_pass")
@@ -673,3 +697,48 @@ def add_citizen_note(session: Session, number: str, text: str | None, *, actor: 
     return session.scalars(
         select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id.desc())
     ).first()  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- the operations centre's figures
+
+
+def _within(area: str | None) -> Any:
+    """SQL condition: orders placed inside a division or grid by its code (None or the city's xx0000: no limit).
+    An order without a location belongs to the city only."""
+    if not area or (len(area) == 6 and area.endswith("0000")):
+        return True
+    if len(area) == 6:
+        return WorkOrder.district_code == area
+    return WorkOrder.grid_code.startswith(area)
+
+
+def overview_counts(
+    session: Session, principal: Principal, *, since: datetime, callbacks_since: datetime, area: str | None = None
+) -> dict[str, Any]:
+    """Figures for an overview (the operations centre's tile), over the orders the principal may see inside
+    ``area``: ``received`` since ``since`` (merged orders not counted twice, as the indicators do),
+    ``overdue`` in handling past their due time (as :func:`is_overdue`), and of the call-backs made since
+    ``callbacks_since`` the ``called_back`` count and ``satisfaction_rate`` — (satisfied + basically
+    satisfied) / called back, 0–1, None without call-backs (docs/hotline.md, 满意率); ``total`` orders ever
+    placed there (0: no data yet). One query."""
+    o = WorkOrder
+    now = utcnow()
+    counted = o.merged_into.is_(None)
+    recent = counted & (o.called_back_at >= callbacks_since)
+    row = session.execute(
+        select(
+            func.sum(case_when((counted & (o.created_at >= since), 1), else_=0)),
+            func.sum(case_when(((o.due_at < now) & o.state.in_(HANDLING_STATES), 1), else_=0)),
+            func.sum(case_when((recent, 1), else_=0)),
+            func.sum(case_when((recent & o.satisfaction.in_(("satisfied", "basically_satisfied")), 1), else_=0)),
+            func.count(),
+        ).where(visible(principal), _within(area))
+    ).one()
+    called_back, satisfied = int(row[2] or 0), int(row[3] or 0)
+    return {
+        "received": int(row[0] or 0),
+        "overdue": int(row[1] or 0),
+        "called_back": called_back,
+        "satisfaction_rate": round(satisfied / called_back, 4) if called_back else None,
+        "total": int(row[4]),
+    }

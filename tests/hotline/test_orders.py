@@ -125,6 +125,31 @@ def test_joint_handling(client, ready) -> None:
     assert _act(client, "handler", order, "sign").status_code == 200
 
 
+def test_a_second_report_joins_the_open_case_and_a_closed_case_is_refused(client, ready) -> None:
+    first = _ok(_act(client, "operator", _new(client, matter_code="CG01", **HUANGPU).json(), "to_case"))
+    number = first["case_number"]
+    second = _new(client, matter_code="CG01", description="同一处垃圾，又有人打电话", **HUANGPU).json()
+    assert _act(client, "operator", second, "to_case", case_number="NO-SUCH").status_code == 404
+    joined = _ok(_act(client, "operator", second, "to_case", case_number=number))
+    assert (joined["state"], joined["case_number"]) == ("in_case", number)
+    cases = client.get("/api/cases", headers=bearer(client, "supervisor")).json()
+    assert cases["total"] == 1  # joined, not reported twice
+    case = client.get(f"/api/cases/{number}", headers=bearer(client, "operator")).json()
+    cancelled = client.post(f"/api/cases/{number}/actions/cancel", json={"version": case["version"], "note": "重复"},
+                            headers=bearer(client, "operator"))  # fmt: skip
+    assert cancelled.status_code == 200, cancelled.text
+    for order in (first, joined):  # both orders follow the case
+        after = client.get(f"/api/hotline/orders/{order['number']}", headers=bearer(client, "operator")).json()
+        assert after["state"] == "handled"
+    third = _new(client, matter_code="CG01", **HUANGPU).json()
+    late = _act(client, "operator", third, "to_case", case_number=number)
+    assert late.status_code == 409 and "already" in late.json()["detail"]
+    assert (
+        client.get(f"/api/hotline/orders/{third['number']}", headers=bearer(client, "operator")).json()["case_number"]
+        is None
+    )
+
+
 def test_urban_management_matter_runs_as_a_grid_case(client, ready) -> None:
     order = _new(client, matter_code="CG01", description="路口垃圾堆了三天没人清", **HUANGPU).json()
     order = _ok(_act(client, "operator", order, "to_case"))
