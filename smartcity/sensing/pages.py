@@ -136,7 +136,8 @@ def station_page(
     start = aligned_end - span
     figures = []
     for reading in station.readings:
-        buckets = {b.start: b for b in series.downsample(session, reading.datastream_id, start, aligned_end, step)}
+        found = series.downsample(session, reading.datastream_id, start, aligned_end, step, reading.component)
+        buckets = {b.start: b for b in found}
         points = []
         moment = start
         while moment < aligned_end:

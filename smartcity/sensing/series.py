@@ -8,14 +8,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import Float, Integer, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
 from smartcity.core.db import utcnow
 from smartcity.core.errors import Problem
-from smartcity.sensing.models import Datastream, Location, Observation, Thing, thing_location
+from smartcity.sensing.models import (
+    Location,
+    Observation,
+    ObservedProperty,
+    Stream,
+    Thing,
+    multi_datastream_observed_property,
+    thing_location,
+)
 
 MAX_BUCKETS = 5000
 
@@ -38,6 +46,30 @@ def _epoch_postgresql(element: EpochSeconds, compiler: Any, **kw: Any) -> str:
     return f"CAST(extract(epoch FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
 
 
+class JsonNumberAt(FunctionElement[float]):
+    """The number at position ``i`` of a stored JSON array (a MultiDatastream's result), NULL when it is not a
+    number — on either engine."""
+
+    type = Float()
+    inherit_cache = True
+    name = "json_number_at"
+
+
+@compiles(JsonNumberAt, "sqlite")
+def _json_number_sqlite(element: JsonNumberAt, compiler: Any, **kw: Any) -> str:
+    column, position = (compiler.process(c, **kw) for c in element.clauses)
+    path = f"'$[' || {position} || ']'"
+    return (f"CASE WHEN json_type({column}, {path}) IN ('integer', 'real') "
+            f"THEN CAST(json_extract({column}, {path}) AS REAL) END")  # fmt: skip
+
+
+@compiles(JsonNumberAt, "postgresql")
+def _json_number_postgresql(element: JsonNumberAt, compiler: Any, **kw: Any) -> str:
+    column, position = (compiler.process(c, **kw) for c in element.clauses)
+    item = f"(CAST({column} AS jsonb) -> CAST({position} AS INTEGER))"
+    return f"CASE WHEN jsonb_typeof({item}) = 'number' THEN CAST({item} #>> '{{}}' AS DOUBLE PRECISION) END"
+
+
 @dataclass(frozen=True)
 class Bucket:
     start: datetime
@@ -48,9 +80,15 @@ class Bucket:
 
 
 def downsample(
-    session: Session, datastream_id: int, start: datetime, end: datetime, interval: timedelta
+    session: Session,
+    datastream_id: int,
+    start: datetime,
+    end: datetime,
+    interval: timedelta,
+    component: int | None = None,
 ) -> list[Bucket]:
-    """Numeric observations of [start, end) grouped into ``interval`` buckets (aligned to the epoch)."""
+    """Numeric observations of [start, end) grouped into ``interval`` buckets (aligned to the epoch); for a
+    MultiDatastream, the ``component``-th value of each result array."""
     seconds = int(interval.total_seconds())
     if seconds < 1:
         raise Problem(
@@ -66,14 +104,11 @@ def downsample(
         )
     epoch = EpochSeconds(Observation.phenomenon_time_start)
     bucket = (epoch - epoch % seconds).label("bucket")
+    value = (
+        Observation.result_number if component is None else JsonNumberAt(Observation.result_json, literal(component))
+    )
     statement = (
-        select(
-            bucket,
-            func.count(Observation.result_number),
-            func.min(Observation.result_number),
-            func.max(Observation.result_number),
-            func.avg(Observation.result_number),
-        )
+        select(bucket, func.count(value), func.min(value), func.max(value), func.avg(value))
         .where(
             Observation.datastream_id == datastream_id,
             Observation.phenomenon_time_start >= start,
@@ -96,6 +131,46 @@ class Reading:
     value: Any
     time: datetime | None
     age: timedelta | None
+    component: int | None = None  # a MultiDatastream's value: its position in the result array
+
+
+def _component_names(session: Session, multi_ids: list[int]) -> dict[int, list[str]]:
+    """The ObservedProperty names of each MultiDatastream, in the order of its result arrays."""
+    if not multi_ids:
+        return {}
+    link = multi_datastream_observed_property
+    rows = session.execute(
+        select(link.c.multi_datastream_id, ObservedProperty.name)
+        .join(ObservedProperty, ObservedProperty.id == link.c.observed_property_id)
+        .where(link.c.multi_datastream_id.in_(multi_ids))
+        .order_by(link.c.multi_datastream_id, link.c.position)
+    )
+    names: dict[int, list[str]] = {}
+    for multi_id, name in rows:
+        names.setdefault(multi_id, []).append(name)
+    return names
+
+
+def _readings(ds: Stream, components: list[str], now: datetime) -> list[Reading]:
+    """A Datastream's latest reading, or one per value of a MultiDatastream's (named by its properties)."""
+    latest = json.loads(ds.latest_result) if ds.latest_result else None
+    age = now - ds.latest_time if ds.latest_time else None
+    units = json.loads(ds.unit_of_measurement or "{}")
+    if ds.kind != "m":
+        return [Reading(ds.id, ds.name, units.get("symbol", ""), latest, ds.latest_time, age)]
+    values = latest if isinstance(latest, list) else []
+    return [
+        Reading(
+            ds.id,
+            f"{ds.name} · {name}",
+            units[i].get("symbol", "") if isinstance(units, list) and i < len(units) else "",
+            values[i] if i < len(values) else None,
+            ds.latest_time,
+            age,
+            component=i,
+        )
+        for i, name in enumerate(components)
+    ]
 
 
 @dataclass(frozen=True)
@@ -137,18 +212,10 @@ def stations(
         things.setdefault(thing.id, (thing, location))  # the newest location
     streams: dict[int, list[Reading]] = {}
     if things:
-        for ds in session.scalars(select(Datastream).where(Datastream.thing_id.in_(things)).order_by(Datastream.id)):
-            unit = json.loads(ds.unit_of_measurement or "{}").get("symbol", "")
-            streams.setdefault(ds.thing_id, []).append(
-                Reading(
-                    ds.id,
-                    ds.name,
-                    unit,
-                    json.loads(ds.latest_result) if ds.latest_result else None,
-                    ds.latest_time,
-                    now - ds.latest_time if ds.latest_time else None,
-                )
-            )
+        found = list(session.scalars(select(Stream).where(Stream.thing_id.in_(things)).order_by(Stream.id)))
+        names = _component_names(session, [s.id for s in found if s.kind == "m"])
+        for ds in found:
+            streams.setdefault(ds.thing_id, []).extend(_readings(ds, names.get(ds.id, []), now))
     return [
         Station(
             thing.id,

@@ -162,3 +162,28 @@ def test_readings_of_any_month_find_their_partition_and_retention_removes_old_on
         assert result.dropped == ["sta_observation_p201903", "sta_observation_p201904"]
     else:
         assert result.deleted_rows == 2
+
+
+def test_the_map_and_the_station_page_show_each_value_of_a_multidatastream(client, database, stations) -> None:
+    from smartcity.sensing import series
+
+    manager = bearer(client, "supervisor")
+    thing = _thing(client, stations)
+    multi = client.post(f"{STA}/MultiDatastreams", json=_water_quality(thing), headers=manager).json()
+    for minutes, result in ((50, [6.0, 0.5, 10]), (40, [5.0, "n/a", 30]), (10, [4.0, 1.5, 20])):
+        sent = client.post(f"{STA}/MultiDatastreams({multi['@iot.id']})/Observations",
+                           json={"phenomenonTime": _stamp(minutes), "result": result}, headers=manager)  # fmt: skip
+        assert sent.status_code == 201, sent.text
+    features = client.get("/api/sensing/stations").json()["features"]
+    readings = {r["name"]: r for f in features if f["id"] == thing for r in f["properties"]["readings"]}
+    oxygen, ammonia, turbidity = (readings[f"外白渡桥站 水质 · {n}"] for n in ("溶解氧", "氨氮", "浊度"))
+    assert (oxygen["value"], ammonia["value"], turbidity["value"]) == (4.0, 1.5, 20)
+    assert (oxygen["unit"], turbidity["unit"]) == ("mg/L", "NTU")
+    with database.session() as session:  # each value charted on its own; a non-number is left out
+        start, end = NOW - timedelta(hours=2), NOW + timedelta(minutes=1)
+        (ammonia_hour,) = [b for b in series.downsample(session, multi["@iot.id"], start, end, timedelta(hours=2), 1)]
+        assert (ammonia_hour.count, ammonia_hour.minimum, ammonia_hour.maximum) == (2, 0.5, 1.5)
+        (oxygen_hour,) = series.downsample(session, multi["@iot.id"], start, end, timedelta(hours=2), 0)
+        assert oxygen_hour.mean == 5.0
+    page = client.get(f"/sensing/stations/{thing}")
+    assert page.status_code == 200 and "外白渡桥站 水质 · 浊度" in page.text
