@@ -20,7 +20,10 @@ throttle are all paid.
    rows (`id > last`) every --poll-ms and stamps each with the time it first saw it, so a latency is the
    true one plus at most one poll interval. Messages are counted stored, and lost if they never arrive.
    --mqtt-broker: Mosquitto with its default queue limits (as the tests and docs run it), with
-   max_inflight_messages and max_queued_messages lifted, or both (the default).
+   max_inflight_messages and max_queued_messages lifted, or both (the default). With the limits lifted, also
+   the bridge's own pace: it is stopped, --mqtt-backlog messages queue at the broker in its persistent session,
+   and it starts again and stores them, with no publishers competing for the CPU. The bridge's CPU time per
+   message (Linux /proc) is printed beside each rate: on a shared machine it varies far less than the rates.
 3. query — --table-rows observations (default 10 million) over --table-datastreams datastreams at 10 s
    spacing, bulk-loaded (executemany in chunks on SQLite, generate_series on PostgreSQL; reused by later
    runs), then the last 24 h of one datastream (8,640 observations):
@@ -592,9 +595,124 @@ class Broker:
         self.log.close()
 
 
-def bench_mqtt(ours: Ours, args: argparse.Namespace, stamp: str, tuned: bool) -> tuple[float, float]:
+def start_bridge(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+    """`smartcity sensing mqtt-bridge` in a subprocess, once it says it is connected."""
+    path = BENCH / "mosquitto" / "bridge.log"
+    mark = len(path.read_bytes()) if path.exists() else 0
+    bridge = subprocess.Popen(
+        [str(Path(sys.executable).parent / "smartcity"), "sensing", "mqtt-bridge"],
+        cwd=CODE,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while b"connected" not in path.read_bytes()[mark:]:
+        if bridge.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the bridge did not connect; see var/bench/mosquitto/bridge.log")
+        time.sleep(0.1)
+    return bridge
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), or NaN."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Poller(threading.Thread):
+    """Reads the new rows of the datastreams (``id > last``) every --poll-ms and stamps each result (a message's
+    sequence number) with the time it was first seen; with ``pid`` (the bridge), also the CPU time the process
+    had used when the first and the last rows were seen."""
+
+    def __init__(self, ours: Ours, streams: list[int], wanted: int, poll_ms: int) -> None:
+        super().__init__()
+        self.ours, self.streams, self.wanted, self.poll_ms = ours, streams, wanted, poll_ms
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+        self.pid: int | None = None
+        self.cpu: list[tuple[int, float]] = []  # (rows seen, CPU seconds) at the first and latest polls with rows
+        with ours.database.engine.connect() as conn:
+            self.last = conn.scalar(select(func.max(Observation.id))) or 0
+
+    def run(self) -> None:
+        with self.ours.database.engine.connect() as conn:
+            while not self.done.is_set():
+                rows = conn.execute(
+                    select(Observation.id, Observation.result_number)
+                    .where(Observation.id > self.last, Observation.datastream_id.in_(self.streams))
+                    .order_by(Observation.id)
+                ).all()
+                conn.commit()
+                now = time.perf_counter()
+                for observation_id, value in rows:
+                    self.seen.setdefault(int(value), now)
+                    self.last = max(self.last, observation_id)
+                if rows and self.pid is not None:
+                    self.cpu[1 if self.cpu else 0 :] = [(len(self.seen), cpu_seconds(self.pid))]
+                if len(self.seen) >= self.wanted:
+                    return
+                time.sleep(self.poll_ms / 1000)
+
+    def cpu_per_message(self) -> float:
+        """Milliseconds of the bridge's CPU per message stored between the first and the last poll with rows."""
+        if len(self.cpu) < 2 or self.cpu[1][0] == self.cpu[0][0]:
+            return float("nan")
+        (first_rows, first_cpu), (last_rows, last_cpu) = self.cpu
+        return (last_cpu - first_cpu) * 1000 / (last_rows - first_rows)
+
+    def settle(self, stall: float) -> None:
+        """Wait while rows keep arriving; give up after ``stall`` seconds without a new one."""
+        while len(self.seen) < self.wanted:
+            before = len(self.seen)
+            time.sleep(stall)
+            if len(self.seen) == before:
+                break
+        self.done.set()
+        self.join()
+
+
+def publish_all(
+    port: int, streams: list[int], seqs: range, args: argparse.Namespace, name: str, published: dict[int, float]
+) -> float:
+    """Publish one message per sequence number with QoS 1 from --mqtt-clients device connections (threads),
+    each waiting for the broker's acknowledgements; returns the seconds it took."""
     import paho.mqtt.client as mqtt
 
+    base_time = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
+
+    def publisher(index: int) -> None:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{index}", protocol=mqtt.MQTTv5)
+        client.username_pw_set(DEVICE, BROKER_DEVICE_PASSWORD)
+        client.max_inflight_messages_set(args.mqtt_inflight)
+        client.max_queued_messages_set(0)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        pending = []
+        for seq in seqs[index :: args.mqtt_clients]:
+            stream = streams[seq % len(streams)]
+            moment = base_time + timedelta(milliseconds=seq)
+            payload = json.dumps({"phenomenonTime": iso(moment), "result": seq})
+            published[seq] = time.perf_counter()
+            pending.append(client.publish(f"v1.1/Datastreams({stream})/Observations", payload, qos=1))
+        for info in pending:
+            info.wait_for_publish(120)
+        client.disconnect()
+        client.loop_stop()
+
+    threads = [threading.Thread(target=publisher, args=(i,)) for i in range(args.mqtt_clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
+def bench_mqtt(ours: Ours, args: argparse.Namespace, stamp: str, tuned: bool) -> tuple[float, float]:
     from smartcity.sensing.mqtt import acl_file
 
     label = "broker with max_inflight_messages 0, max_queued_messages 0" if tuned else "broker defaults, as the tests"
@@ -607,85 +725,21 @@ def bench_mqtt(ours: Ours, args: argparse.Namespace, stamp: str, tuned: bool) ->
         "SMARTCITY_MQTT_URL": f"mqtt://platform:{BROKER_PLATFORM_PASSWORD}@127.0.0.1:{broker.port}",
         "SMARTCITY_MQTT_CLIENT_ID": f"bench-bridge-{stamp}-{int(tuned)}",
     }
-    bridge_log = (BENCH / "mosquitto" / "bridge.log").open("wb")
-    bridge = subprocess.Popen(
-        [str(Path(sys.executable).parent / "smartcity"), "sensing", "mqtt-bridge"],
-        cwd=CODE,
-        env=env,
-        stdout=bridge_log,
-        stderr=subprocess.STDOUT,
-    )
+    bridge_log = (BENCH / "mosquitto" / "bridge.log").open("ab")
+    bridge = None
     try:
-        deadline = time.monotonic() + 30
-        while b"connected" not in (BENCH / "mosquitto" / "bridge.log").read_bytes():
-            if bridge.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the bridge did not connect; see var/bench/mosquitto/bridge.log")
-            time.sleep(0.1)
+        bridge = start_bridge(env, bridge_log)
         total = args.mqtt_messages
-        published: list[float] = [0.0] * total
-        seen: dict[int, float] = {}
-        done = threading.Event()
-        base_time = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
-
-        def poller() -> None:
-            last = 0
-            with ours.database.engine.connect() as conn:
-                last = conn.scalar(select(func.max(Observation.id))) or 0
-                conn.commit()
-                while not done.is_set():
-                    rows = conn.execute(
-                        select(Observation.id, Observation.result_number)
-                        .where(Observation.id > last, Observation.datastream_id.in_(streams))
-                        .order_by(Observation.id)
-                    ).all()
-                    conn.commit()
-                    now = time.perf_counter()
-                    for observation_id, value in rows:
-                        seen.setdefault(int(value), now)
-                        last = max(last, observation_id)
-                    if len(seen) >= total:
-                        return
-                    time.sleep(args.poll_ms / 1000)
-
-        def publisher(index: int) -> None:
-            client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-device-{stamp}-{index}", protocol=mqtt.MQTTv5
-            )
-            client.username_pw_set(DEVICE, BROKER_DEVICE_PASSWORD)
-            client.max_inflight_messages_set(args.mqtt_inflight)
-            client.max_queued_messages_set(0)
-            client.connect("127.0.0.1", broker.port)
-            client.loop_start()
-            pending = []
-            for seq in range(index, total, args.mqtt_clients):
-                stream = streams[seq % len(streams)]
-                moment = base_time + timedelta(milliseconds=seq)
-                payload = json.dumps({"phenomenonTime": iso(moment), "result": seq})
-                published[seq] = time.perf_counter()
-                pending.append(client.publish(f"v1.1/Datastreams({stream})/Observations", payload, qos=1))
-            for info in pending:
-                info.wait_for_publish(120)
-            client.disconnect()
-            client.loop_stop()
-
+        published: dict[int, float] = {}
         sampler = Sampler(args, bridge.pid, f"mqtt-bridge-{'tuned' if tuned else 'default'}").start()
-        watcher = threading.Thread(target=poller)
-        watcher.start()
-        threads = [threading.Thread(target=publisher, args=(i,)) for i in range(args.mqtt_clients)]
+        poller = Poller(ours, streams, total, args.poll_ms)
+        poller.pid = bridge.pid
+        poller.start()
         start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        published_at = time.perf_counter()
-        while len(seen) < total:  # wait while rows keep arriving; give up after a stall
-            before = len(seen)
-            time.sleep(args.mqtt_stall)
-            if len(seen) == before:
-                break
-        done.set()
-        watcher.join()
+        sending = publish_all(broker.port, streams, range(total), args, f"bench-device-{stamp}-{int(tuned)}", published)
+        poller.settle(args.mqtt_stall)
         sampler.stop()
+        seen = poller.seen
         stored_seconds = (max(seen.values()) - start) if seen else float("nan")
         latencies = [(seen[s] - published[s]) * 1000 for s in seen]
         rate = len(seen) / stored_seconds if seen else 0.0
@@ -693,22 +747,62 @@ def bench_mqtt(ours: Ours, args: argparse.Namespace, stamp: str, tuned: bool) ->
             f"{total:,} messages, QoS 1, {args.mqtt_clients} device connections",
             f"{rate:,.0f} msg/s persisted",
             f"stored {len(seen):,}/{total:,} ({total - len(seen):,} lost); all published in "
-            f"{published_at - start:.1f} s = {total / (published_at - start):,.0f} msg/s sent; "
-            "target ≥ 10,000 msg/s",
+            f"{sending:.1f} s = {total / sending:,.0f} msg/s sent; target ≥ 10,000 msg/s",
         )
         if latencies:
             row(
                 "publish → stored latency (± one poll interval)",
                 f"p50 {statistics.median(latencies):,.0f} ms, p99 {percentile(latencies, 0.99):,.0f} ms",
-                f"max {max(latencies):,.0f} ms; poll every {args.poll_ms} ms",
+                f"max {max(latencies):,.0f} ms; poll every {args.poll_ms} ms; the bridge's CPU "
+                f"{poller.cpu_per_message():.3f} ms a message",
             )
         sampler.report()
+        if tuned and args.mqtt_backlog:
+            bridge = backlog(ours, args, env, bridge, bridge_log, broker.port, streams, total, stamp)
         return rate, percentile(latencies, 0.99) if latencies else float("nan")
     finally:
         stop(bridge)
         bridge_log.close()
         broker.stop()
         ours.forget(streams)
+
+
+def backlog(
+    ours: Ours,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    bridge: subprocess.Popen[bytes],
+    log: Any,
+    port: int,
+    streams: list[int],
+    offset: int,
+    stamp: str,
+) -> subprocess.Popen[bytes]:
+    """The bridge's own pace, without the publishers competing for the CPU: the bridge is stopped, --mqtt-backlog
+    messages queue at the broker in its persistent session, then it starts again and stores them."""
+    stop(bridge)
+    count = args.mqtt_backlog
+    published: dict[int, float] = {}
+    publish_all(port, streams, range(offset, offset + count), args, f"bench-backlog-{stamp}", published)
+    poller = Poller(ours, streams, count, args.poll_ms)
+    poller.start()
+    started = time.perf_counter()
+    bridge = start_bridge(env, log)
+    poller.pid = bridge.pid
+    sampler = Sampler(args, bridge.pid, "mqtt-bridge-backlog").start()
+    poller.settle(args.mqtt_stall)
+    sampler.stop()
+    seen = sorted(poller.seen.values())
+    if len(seen) > 1:
+        rate = (len(seen) - 1) / (seen[-1] - seen[0])
+        row(
+            f"backlog of {count:,} queued while the bridge was down",
+            f"{rate:,.0f} msg/s persisted",
+            f"stored {len(seen):,}/{count:,}, first to last row; {seen[-1] - started:.1f} s from the bridge's "
+            f"start (its imports included); the bridge's CPU {poller.cpu_per_message():.3f} ms a message",
+        )
+    sampler.report()
+    return bridge
 
 
 # ---------------------------------------------------------------- 3. the 24 h query over a large table
@@ -1187,9 +1281,10 @@ class Peer:
 
 def profile_ingest(ours: Ours, args: argparse.Namespace, stamp: str) -> None:
     """cProfile of one CreateObservations request's work, in-process: what the HTTP handler does after
-    reading the body (parse, principal, service, commit)."""
-    import smartcity.sensing.api  # noqa: F401 - grants the device role its sensing.ingest permission
+    reading the body (parse, principal, service, commit), with the reactions the app registers (alerts)."""
+    import smartcity.app  # noqa: F401 - the app's modules: grants (sensing.ingest) and in-transaction reactions
     from smartcity.security.models import User
+    from smartcity.sensing import api, ingest
 
     size = max(args.batch_sizes)
     print(f"\nProfile: one CreateObservations of {size:,} rows, in-process (cProfile)")
@@ -1200,11 +1295,11 @@ def profile_ingest(ours: Ours, args: argparse.Namespace, stamp: str) -> None:
     profiler = cProfile.Profile()
     start = time.perf_counter()
     profiler.enable()
-    payload = json.loads(bodies[0])
     with ours.database.session(actor=DEVICE) as s:
         user = s.scalar(select(User).where(User.username == DEVICE))
         principal = security.principal_for(s, user, via="apikey")  # type: ignore[arg-type]
-        result = sensing.create_observations(s, principal, payload, "http://bench/sta/v1.1")
+        with ingest.cycle_collection_paused():  # as the API does
+            result = sensing.create_observations(s, principal, api._parse(bodies[0]), "http://bench/sta/v1.1")
     profiler.disable()
     seconds = time.perf_counter() - start
     print(f"  {result.stored:,} stored in {seconds * 1000:.0f} ms under the profiler = {size / seconds:,.0f} obs/s")
@@ -1218,21 +1313,19 @@ def profile_ingest(ours: Ours, args: argparse.Namespace, stamp: str) -> None:
         print(f"  {where[:70]:<70} {own * 1000:>5.0f}ms {own / total:>6.1%} {cumulative * 1000:>10.0f}ms  ×{calls:,}")
     print("  by step (time with callees):")
     steps = [
-        ("json.loads of the body", "__init__.py", "loads"),
-        ("_batch_datastreams (reads each Datastream)", "service.py", "_batch_datastreams"),
-        ("check_device_may_write", "service.py", "check_device_may_write"),
-        ("_batch_row (per-row checks and columns)", "service.py", "_batch_row"),
-        ("  of which parse_interval / parse_time", "service.py", "parse_interval"),
-        ("duplicates (reads the stored times)", "service.py", "duplicates"),
-        ("_insert_observations (INSERT … RETURNING)", "service.py", "_insert_observations"),
-        ("_extend_datastream", "service.py", "_extend_datastream"),
-        ("_notification (event payload per row)", "service.py", "_notification"),
-        ("audit.append", "audit.py", "append"),
-        ("commit", "session.py", "commit"),
+        ("parse the body (orjson)", "api.py", ("_parse",)),
+        ("_batch_datastreams (reads the Datastreams)", "service.py", ("_batch_datastreams",)),
+        ("check_device_may_write", "service.py", ("check_device_may_write",)),
+        ("Reader.read (per-row checks and columns)", "ingest.py", ("read",)),
+        ("  of which phenomenonTime (once per distinct text)", "ingest.py", ("moment",)),
+        ("INSERT … ON CONFLICT DO NOTHING", "ingest.py", ("_insert_sqlite", "_insert_postgresql")),
+        ("_record (extents, audit record, event)", "ingest.py", ("_record",)),
+        ("  of which the alerts' reaction to the event", "evaluation.py", ("_on_observations",)),
+        ("commit", "session.py", ("commit",)),
     ]
-    for label, filename, name in steps:
+    for label, filename, names in steps:
         cumulative = max(
-            (v[3] for (f, _, n), v in stats.stats.items() if n == name and f.endswith(filename)),  # type: ignore[attr-defined]
+            (v[3] for (f, _, n), v in stats.stats.items() if n in names and f.endswith(filename)),  # type: ignore[attr-defined]
             default=0.0,
         )
         print(f"    {label:<48} {cumulative * 1000:>7.0f} ms  {cumulative / seconds:>6.1%}")
@@ -1255,6 +1348,13 @@ def main() -> None:
     parser.add_argument("--mqtt-datastreams", type=int, default=20)
     parser.add_argument("--mqtt-inflight", type=int, default=1000, help="a publisher's unacknowledged QoS 1 messages")
     parser.add_argument("--mqtt-stall", type=float, default=15.0, help="seconds without new rows before giving up")
+    parser.add_argument(
+        "--mqtt-backlog",
+        type=int,
+        default=50_000,
+        help="messages queued at the (tuned) broker while the bridge is down, then stored: the bridge's own pace "
+        "(0: skip)",
+    )
     parser.add_argument(
         "--mqtt-broker",
         choices=("default", "tuned", "both"),

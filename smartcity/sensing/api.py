@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from smartcity.core.deps import SessionDep
 from smartcity.core.errors import NotFound, Problem
 from smartcity.security import Principal, grant, readable, require
-from smartcity.sensing import query, service
+from smartcity.sensing import ingest, query, service
 from smartcity.sensing.entities import SETS, EntitySet, Nav
 
 grant("sensing.read", "read the sensing hub's entities and observations", "supervisor", "dispatcher", "operator",
@@ -179,13 +179,22 @@ def _read_many(
     elif target.ref:
         body["value"] = [{"@iot.selfLink": f"{writer.base}/{target.entity.name}({r.id})"} for r in rows]
     else:
-        body["value"] = [writer.entity(target.entity, r, options) for r in rows]
+        body["value"] = writer.entities(target.entity, rows, options)
     return Response(orjson.dumps(body), media_type="application/json")  # thousands of entities: orjson
 
 
 async def _json(request: Request) -> Any:
+    return _parse(await request.body())
+
+
+def _parse(body: bytes) -> Any:
+    body = body or b"null"
     try:
-        return json.loads(await request.body() or b"null")
+        return orjson.loads(body)  # several times faster on large batches
+    except orjson.JSONDecodeError:
+        pass  # what orjson refuses (NaN, a BOM, lone surrogates, huge integers …): the standard parser decides
+    try:
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise Problem(
             400, f"The body is not valid JSON: {exc}", errors=[{"field": "body", "message": "malformed"}]
@@ -219,11 +228,15 @@ def _throttle(request: Request, session: SessionDep, principal: Principal) -> No
 @router.post("/CreateObservations", summary="Create observations in bulk (dataArray)", status_code=201)
 async def create_observations(
     request: Request, session: SessionDep, principal: Annotated[Principal, require("sensing.read")]
-) -> JSONResponse:
+) -> Response:
     _throttle(request, session, principal)
-    body = await _json(request)
-    result = service.create_observations(session, principal, body, _base(request))
-    return JSONResponse(result.links, status_code=201)
+    raw = await request.body()
+    with ingest.cycle_collection_paused():  # parsing a large batch allocates as much as storing it
+        links = service.create_observations(session, principal, _parse(raw), _base(request)).links
+        # the same bytes as JSONResponse (compact, UTF-8) for up to 50,000 links, encoded by orjson
+        content = orjson.dumps(links)
+        del links  # freed before the collector is back: it would only walk them
+    return Response(content, status_code=201, media_type="application/json")
 
 
 @router.post("/{path:path}", summary="Create an entity (deep insert allowed), or link it on a navigation path")

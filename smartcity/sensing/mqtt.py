@@ -3,10 +3,10 @@ production, ``SMARTCITY_MQTT_URL``).
 
 **Ingest**: devices publish an Observation (JSON) to ``v1.1/Datastreams(<id>)/Observations`` with QoS 1.
 The bridge subscribes with a persistent session and *manual* acknowledgement: messages are batched, written
-in one transaction, and only after the commit is each PUBACK sent, in order. A message the database did not
-take is never acknowledged, so the broker delivers it again; an acknowledged message is always stored. A
-message that can never be stored (bad JSON, unknown datastream, invalid values) is acknowledged and
-counted as rejected, so it does not come back forever.
+in one transaction, and only after the commit is each PUBACK sent, in order — all by one thread. A message
+the database did not take is never acknowledged, so the broker delivers it again; an acknowledged message is
+always stored. A message that can never be stored (bad JSON, unknown datastream, invalid values) is
+acknowledged and counted as rejected, so it does not come back forever.
 
 **Notifications**: every committed Observation is published to ``v1.1/Observations``,
 ``v1.1/Datastreams(<id>)/Observations`` and ``v1.1/FeaturesOfInterest(<id>)/Observations``; new and
@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from select import select as ready  # sockets ready to read or write; not SQLAlchemy's select
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -95,7 +96,12 @@ class Counters:
 @dataclass
 class Bridge:
     """Subscribes to the creation topics and writes what arrives; run one per deployment (the broker's
-    persistent session is by client id)."""
+    persistent session is by client id).
+
+    One thread does everything: it reads from the broker (paho's loop_read / loop_write / loop_misc, not a
+    network thread of paho's), writes a batch, acknowledges it and publishes its notifications. With paho's
+    thread receiving while this one wrote, the two took turns at the interpreter lock, each handing it over
+    for every packet: one thread alone needs less CPU a message, and nothing crosses threads (bench/README.md)."""
 
     settings: Settings
     database: Database
@@ -103,18 +109,17 @@ class Bridge:
 
     def __post_init__(self) -> None:
         self.broker = Broker.from_url(self.settings.mqtt_url)
-        self.inbox: queue.Queue[tuple[mqtt.MQTTMessage, datetime]] = queue.Queue(maxsize=100_000)
+        self.arrived: list[tuple[mqtt.MQTTMessage, datetime]] = []  # read, not yet written: at most BATCH
         self.client = _client(self.broker, self.settings.mqtt_client_id, manual_ack=True)
         self.client.on_connect = self._on_connect
         # the arrival time stands for phenomenonTime when a device sends none
-        self.client.on_message = lambda _c, _u, message: self.inbox.put((message, datetime.now(UTC)))
+        self.client.on_message = lambda _c, _u, message: self.arrived.append((message, datetime.now(UTC)))
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self.worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
 
     def start(self) -> None:
         _connect(self.client, self.broker, persistent=True)
-        self.client.loop_start()
         self.worker.start()
         if not self.connected.wait(10):
             raise ConnectionError(f"The MQTT broker at {self.broker.host}:{self.broker.port} did not answer.")
@@ -122,8 +127,7 @@ class Bridge:
     def stop(self) -> None:
         self.stopping.set()
         self.worker.join(5)
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.client.disconnect()  # sent at once: no network thread, and the worker has stopped
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
@@ -134,23 +138,65 @@ class Bridge:
         self.connected.set()
 
     def _work(self) -> None:
-        while not self.stopping.is_set():
-            batch = self._drain()
-            if batch:
-                self._write(batch)
+        from smartcity.sensing.ingest import cycle_collection_paused
 
-    def _drain(self) -> list[tuple[mqtt.MQTTMessage, datetime]]:
-        try:
-            batch = [self.inbox.get(timeout=0.2)]
-        except queue.Empty:
-            return []
-        deadline = time.monotonic() + BATCH_SECONDS
-        while len(batch) < BATCH and time.monotonic() < deadline:
-            try:
-                batch.append(self.inbox.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
+        while not self.stopping.is_set():
+            # Python's cycle collector waits for the end of each batch, when the batch's objects are gone:
+            # collecting while messages wait in memory promoted them to the oldest generation, and the full
+            # collections that followed took half of the bridge's time (bench/README.md)
+            with cycle_collection_paused():
+                batch = self._receive()
+                if batch:
+                    self._write(batch)
+                del batch
+
+    def _receive(self) -> list[tuple[mqtt.MQTTMessage, datetime]]:
+        """The messages that arrive until there are BATCH of them or BATCH_SECONDS have passed since the first."""
+        deadline = None
+        while len(self.arrived) < BATCH and not self.stopping.is_set():
+            if self.arrived and deadline is None:
+                deadline = time.monotonic() + BATCH_SECONDS
+            wait = 0.2 if deadline is None else deadline - time.monotonic()
+            if wait <= 0:
                 break
+            self._network(wait)
+        batch, self.arrived = self.arrived, []
         return batch
+
+    def _network(self, wait: float) -> None:
+        """Up to ``wait`` seconds of network work: send what is queued, read what has come (a packet a call),
+        keep the connection alive; connect again if it was lost."""
+        sock = self.client.socket()
+        if sock is None:
+            self._reconnect()
+            return
+        readable, writable, _ = ready([sock], [sock] if self.client.want_write() else [], [], wait)
+        done = mqtt.MQTT_ERR_SUCCESS
+        if writable:
+            done = self.client.loop_write()
+        while readable and done == mqtt.MQTT_ERR_SUCCESS and len(self.arrived) < BATCH:
+            done = self.client.loop_read()
+            readable = self.client.socket() is not None and bool(ready([sock], [], [], 0)[0])
+        if done == mqtt.MQTT_ERR_SUCCESS:
+            done = self.client.loop_misc()
+        if done != mqtt.MQTT_ERR_SUCCESS:
+            LOGGER.warning("MQTT connection lost (%s); connecting again", mqtt.error_string(done))
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        """Connect again, waiting longer after each failure. What was read and not yet written is dropped: it
+        was not acknowledged, so the broker, which kept the session, delivers it again."""
+        self.arrived.clear()
+        self.connected.clear()
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                self.client.reconnect()
+                return
+            except OSError as error:
+                LOGGER.warning("MQTT broker unreachable (%s); trying again in %.0f s", error, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 60.0)
 
     def _write(self, batch: list[tuple[mqtt.MQTTMessage, datetime]]) -> None:
         from smartcity.sensing import service
@@ -162,7 +208,7 @@ class Bridge:
         except Exception:
             # Nothing of the batch is acknowledged: the broker delivers it again after a reconnect.
             LOGGER.exception("writing %d MQTT messages failed; they stay unacknowledged", len(batch))
-            self.client.reconnect()
+            self._reconnect()
             return
         for reason in outcome:
             if reason is None:
@@ -183,10 +229,13 @@ def _observation_message(message: mqtt.MQTTMessage, arrived: datetime) -> tuple[
     if match is None or _from_server(message):
         return None
     try:
-        payload = json.loads(message.payload)
-    except (ValueError, UnicodeDecodeError):
-        LOGGER.warning("MQTT message on %s is not JSON; dropped", message.topic)
-        return None
+        payload = orjson.loads(message.payload)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses (NaN, a BOM, lone surrogates, huge integers …): the standard parser decides
+            payload = json.loads(message.payload)
+        except (ValueError, UnicodeDecodeError):
+            LOGGER.warning("MQTT message on %s is not JSON; dropped", message.topic)
+            return None
     if isinstance(payload, dict) and "phenomenonTime" not in payload:
         payload["phenomenonTime"] = arrived.isoformat()
     return int(match.group(2)), payload, match.group(1)
@@ -200,6 +249,19 @@ def _from_server(message: mqtt.MQTTMessage) -> bool:
 # ---------------------------------------------------------------- notifications
 
 
+class _ServerOrigin(Properties):
+    """The notifications' user property ``smartcity-origin: server``, packed once: paho packs the Properties
+    it is given on every publish (three a stored message), which took a seventh of the bridge's time."""
+
+    def __init__(self) -> None:
+        super().__init__(PacketTypes.PUBLISH)
+        self.UserProperty = [ORIGIN]
+        object.__setattr__(self, "packed", super().pack())  # paho's __setattr__ admits only MQTT properties
+
+    def pack(self) -> bytes:
+        return self.packed  # type: ignore[no-any-return]
+
+
 class Notifier:
     """Publishes committed changes for MQTT subscribers (one connection per process). In the bridge it
     publishes on the bridge's own connection (``client``), whose subscription has no-local set, so the
@@ -209,8 +271,7 @@ class Notifier:
         self.broker = Broker.from_url(settings.mqtt_url)
         self.shared = client is not None
         self.client = client or _client(self.broker, f"{settings.mqtt_client_id}-notify-{id(self)}")
-        self.properties = Properties(PacketTypes.PUBLISH)
-        self.properties.UserProperty = [ORIGIN]
+        self.properties = _ServerOrigin()
 
     def start(self) -> None:
         if not self.shared:
@@ -225,15 +286,20 @@ class Notifier:
             self.client.loop_stop()
 
     def publish(self, topic: str, body: Any) -> None:
-        self.client.publish(topic, json.dumps(body, ensure_ascii=False), qos=0, properties=self.properties)
+        self._send(topic, json.dumps(body, ensure_ascii=False).encode())
+
+    def _send(self, topic: str, payload: bytes) -> None:
+        self.client.publish(topic, payload, qos=0, properties=self.properties)
 
     def observations(self, event: events.DomainEvent) -> None:
+        send = self._send
         for observation in event.payload.get("observations", []):
             body = {k: v for k, v in observation.items() if k not in ("datastream", "multi", "featureOfInterest")}
+            payload = json.dumps(body, ensure_ascii=False).encode()  # once for its three topics
             stream = "MultiDatastreams" if observation.get("multi") else "Datastreams"
-            self.publish("v1.1/Observations", body)
-            self.publish(f"v1.1/{stream}({observation['datastream']})/Observations", body)
-            self.publish(f"v1.1/FeaturesOfInterest({observation['featureOfInterest']})/Observations", body)
+            send("v1.1/Observations", payload)
+            send(f"v1.1/{stream}({observation['datastream']})/Observations", payload)
+            send(f"v1.1/FeaturesOfInterest({observation['featureOfInterest']})/Observations", payload)
 
 
 # ---------------------------------------------------------------- broker access control

@@ -59,15 +59,19 @@ def iso(moment: datetime | str | None) -> str | None:
 
 
 def result_of(row: Any) -> Any:
-    if row.result_number is not None:
-        number = row.result_number
-        return int(number) if number.is_integer() and abs(number) < 2**53 and row.result_json == "int" else number
-    if row.result_string is not None:
-        return row.result_string
-    if row.result_boolean is not None:
-        return row.result_boolean
-    if row.result_json not in (None, "int"):
-        return json.loads(row.result_json)
+    return result_value(row.result_number, row.result_string, row.result_boolean, row.result_json)
+
+
+def result_value(number: float | None, text: str | None, boolean: bool | None, document: str | None) -> Any:
+    """An Observation's result from the column of its type."""
+    if number is not None:
+        return int(number) if number.is_integer() and abs(number) < 2**53 and document == "int" else number
+    if text is not None:
+        return text
+    if boolean is not None:
+        return boolean
+    if document not in (None, "int"):
+        return json.loads(document)  # type: ignore[arg-type]
     return None
 
 
@@ -502,15 +506,24 @@ def page(session: Session, statement: Any, options: Options) -> tuple[list[Any],
     top = options.top if options.top is not None else DEFAULT_TOP
     statement = statement.offset(options.skip).limit(top + 1)
     if statement.column_descriptions[0].get("entity") is Observation:
-        rows = list(session.execute(_plain_observations(statement, session.get_bind().dialect.name)))
+        session.flush()  # as session.execute would; the rows themselves come straight from the connection
+        rows = session.connection().execute(_plain_observations(statement, session.get_bind().dialect.name)).all()
     else:
         rows = list(session.scalars(statement))
     return rows[:top], len(rows) > top
 
 
+PLAIN_COLUMNS = ("id", "phenomenon_time_start", "phenomenon_time_end", "result_time", "result_number",
+                 "result_string", "result_boolean", "result_json", "result_quality", "valid_time_start",
+                 "valid_time_end", "parameters", "datastream_id", "feature_of_interest_id")  # fmt: skip
+if tuple(column.name for column in Observation.__table__.columns) != PLAIN_COLUMNS:
+    raise RuntimeError("sta_observation's columns changed: update PLAIN_COLUMNS and Writer.observations")
+
+
 def _plain_observations(statement: Any, dialect: str) -> Any:
-    """Observations are read by the thousand: plain rows of their columns instead of ORM entities, and on
-    SQLite the times as the stored text (``iso`` formats it), so nothing is built that is not written out."""
+    """Observations are read by the thousand: plain rows of their columns (``PLAIN_COLUMNS``, in that order)
+    instead of ORM entities, executed on the connection (the ORM's row loading took a third of the read), and
+    on SQLite the times as the stored text (``iso`` formats it), so nothing is built that is not written out."""
     table = Observation.__table__
     columns = [
         type_coerce(column, String).label(column.name)
@@ -575,6 +588,54 @@ class Writer:
             self.expand(entity, row, item, out, link)
         return out
 
+    def entities(self, entity: EntitySet, rows: list[Any], options: Options) -> list[dict[str, Any]]:
+        """A page of rows as ``entity`` writes each; a page of whole Observations (``page``'s plain rows)
+        by ``observations``."""
+        if entity.name == "Observations" and not options.select and not options.expand:
+            return self.observations(rows)
+        return [self.entity(entity, row, options) for row in rows]
+
+    def observations(self, rows: list[Any]) -> list[dict[str, Any]]:
+        """``observation`` for thousands of plain rows (``PLAIN_COLUMNS``): the same JSON, with each row
+        unpacked once and each series' link made once — a quarter of the time of the 24 h read's rows
+        one ``observation`` at a time (bench/README.md)."""
+        prefix = f"{self.base}/Observations("
+        series: dict[int, tuple[str, str]] = {}  # stream id → (link's key, link's last segment)
+        written = []
+        for (observation_id, start, end, result_time, number, text, boolean, document, quality, valid_start,
+             valid_end, parameters, stream, _feature) in rows:  # fmt: skip
+            link = f"{prefix}{observation_id})"
+            start_text, end_text = iso(start), iso(end)
+            out: dict[str, Any] = {
+                "@iot.id": observation_id,
+                "@iot.selfLink": link,
+                "phenomenonTime": f"{start_text}/{end_text}"
+                if end_text is not None and end_text != start_text
+                else start_text,
+            }
+            if result_time is not None:
+                out["resultTime"] = iso(result_time)
+            out["result"] = result_value(number, text, boolean, document)
+            if quality is not None:
+                out["resultQuality"] = json.loads(quality)
+            if valid_start is not None:
+                valid_start_text, valid_end_text = iso(valid_start), iso(valid_end)
+                out["validTime"] = (
+                    f"{valid_start_text}/{valid_end_text}"
+                    if valid_end_text and valid_end_text != valid_start_text
+                    else valid_start_text
+                )
+            if parameters is not None:
+                out["parameters"] = json.loads(parameters)
+            if stream not in series:
+                name = self.stream_set(stream)[:-1]
+                series[stream] = (f"{name}@iot.navigationLink", f"/{name}")
+            key, segment = series[stream]
+            out[key] = link + segment
+            out["FeatureOfInterest@iot.navigationLink"] = f"{link}/FeatureOfInterest"
+            written.append(out)
+        return written
+
     def observation(self, row: Any) -> dict[str, Any]:
         """An Observation written out whole — the same JSON as the general path, without its per-property
         bookkeeping (a page of observations is thousands of these)."""
@@ -629,9 +690,16 @@ def data_array(rows: list[Any], options: Options, writer: Writer) -> list[dict[s
     if unknown:
         raise QueryError("$select", f"unknown components {', '.join(unknown)}")
     groups: dict[int, list[list[Any]]] = {}
-    for row in rows:
-        values = [row.id if c in ("id", "@iot.id") else prop_value(entity.prop(c), row) for c in components]  # type: ignore[arg-type]
-        groups.setdefault(row.datastream_id, []).append(values)
+    props = [None if c in ("id", "@iot.id") else entity.prop(c) for c in components]  # looked up once, not per row
+    if props == [None, entity.prop("phenomenonTime"), entity.prop("result")]:
+        for row in rows:  # the default components, on page()'s plain rows (PLAIN_COLUMNS): the common case
+            start, end = row[1], row[2]
+            phenomenon = f"{iso(start)}/{iso(end)}" if end is not None and end != start else iso(start)
+            groups.setdefault(row[12], []).append([row[0], phenomenon, result_value(*row[4:8])])
+    else:
+        for row in rows:
+            values = [row.id if p is None else prop_value(p, row) for p in props]
+            groups.setdefault(row.datastream_id, []).append(values)
     return [
         {
             f"{writer.stream_set(datastream)[:-1]}@iot.navigationLink": (

@@ -8,7 +8,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -500,9 +500,18 @@ class BatchResult:
 def create_observations(session: Session, principal: Principal, body: Any, base: str) -> BatchResult:
     """CreateObservations (dataArray): rows are checked one by one; a bad row answers "error" in its place
     (as the spec's response does) and the others are stored together, with one audit record."""
+    from smartcity.sensing import ingest as bulk
+
     if not isinstance(body, list):
         raise _bad("The body must be a list of {Datastream, components, dataArray} objects.")
-    rows: list[dict[str, Any]] = []
+    with bulk.cycle_collection_paused():
+        return _create_observations(session, principal, body, base)
+
+
+def _create_observations(session: Session, principal: Principal, body: list[Any], base: str) -> BatchResult:
+    from smartcity.sensing import ingest as bulk
+
+    rows: list[bulk.Row] = []
     links: list[str | None] = []
     errors: list[str] = []
     now = utcnow()
@@ -510,50 +519,42 @@ def create_observations(session: Session, principal: Principal, body: Any, base:
     if total > MAX_BATCH:
         raise Problem(413, f"The batch has {total} observations; send at most {MAX_BATCH} per request.")
     datastreams = _batch_datastreams(session, body)
-    check_device_may_write(session, principal, {stream for stream, _ in datastreams.values()})
+    check_device_may_write(session, principal, {stream.id for stream, _ in datastreams.values()})
+    reader = bulk.Reader(session, now, [stream for stream, _ in datastreams.values()])
     for g, group in enumerate(body):
-        datastream_id, arity = datastreams[g]
+        datastream_id, arity = datastreams[g][0].id, datastreams[g][1]
         components = group.get("components") if isinstance(group, dict) else None
         if not isinstance(components, list) or "result" not in components:
             raise _bad(f"Group {g}: components must be a list naming at least result.", f"[{g}].components")
-        unknown = [
-            c
-            for c in components
-            if c
-            not in (
-                "phenomenonTime",
-                "result",
-                "resultTime",
-                "FeatureOfInterest/id",
-                "parameters",
-                "resultQuality",
-                "validTime",
-            )
-        ]
+        unknown = [c for c in components if c not in BATCH_COMPONENTS]
         if unknown:
             raise _bad(f"Group {g}: unknown component {unknown[0]!r}.", f"[{g}].components")
+        layout = bulk.Layout.of(components)
         for r, values in enumerate(group.get("dataArray") or []):
             try:
-                rows.append(_batch_row(session, datastream_id, components, values, now, arity))
+                rows.append(reader.read(datastream_id, arity, layout, values))
                 links.append(None)
             except Problem as problem:
                 errors.append(f"group {g} row {r}: {problem.detail}")
                 links.append("error")
-    flags = duplicates(session, rows)
-    valid_positions = [position for position, link in enumerate(links) if link is None]
-    kept = []
-    for position, is_repeat in zip(valid_positions, flags, strict=True):
-        if is_repeat:
-            links[position] = "error"
-            errors.append(f"row {position}: a reading at that time is already stored")
-        else:
-            kept.append(position)
-    rows = [row for row, is_repeat in zip(rows, flags, strict=True) if not is_repeat]
-    if rows:
-        ids = iter(_store_rows(session, rows, actor_note="http"))
-        for position in kept:
-            links[position] = f"{base}/Observations({next(ids)})"
-    return BatchResult([link or "error" for link in links], len(rows), errors)
+    multi = {stream.id for stream, arity in datastreams.values() if arity is not None}
+    written = iter(bulk.store(session, rows, via="http", multi=multi))
+    stored = 0
+    for position, link in enumerate(links):
+        if link is None:
+            new_id = next(written)
+            if new_id is None:
+                links[position] = "error"
+                errors.append(f"row {position}: a reading at that time is already stored")
+            else:
+                links[position] = f"{base}/Observations({new_id})"
+                stored += 1
+    return BatchResult(cast(list[str], links), stored, errors)  # every place filled above
+
+
+BATCH_COMPONENTS = frozenset(
+    ("phenomenonTime", "result", "resultTime", "FeatureOfInterest/id", "parameters", "resultQuality", "validTime")
+)
 
 
 def _stored_result(row: dict[str, Any]) -> Any:
@@ -565,119 +566,29 @@ def _stored_result(row: dict[str, Any]) -> Any:
     return json.loads(row["result_json"]) if row["result_json"] else None
 
 
-def _batch_datastreams(session: Session, body: list[Any]) -> dict[int, tuple[int, int | None]]:
-    """Per group: (stream id, arity) — arity None for a Datastream, the number of values for a Multi…"""
+def _batch_datastreams(session: Session, body: list[Any]) -> dict[int, tuple[Stream, int | None]]:
+    """Per group: (stream, arity) — arity None for a Datastream, the number of values for a Multi… The streams
+    are read in one query and held for the batch, so later lookups find them in the session."""
+    named = [_group_reference(group)[1] for group in body]
+    wanted = {r["@iot.id"] for r in named if isinstance(r, dict) and type(r.get("@iot.id")) is int}
+    loaded = list(session.scalars(select(Stream).where(Stream.id.in_(wanted)))) if wanted else []
     found = {}
     for g, group in enumerate(body):
-        name = "MultiDatastream" if isinstance(group, dict) and "MultiDatastream" in group else "Datastream"
-        reference = group.get(name) if isinstance(group, dict) else None
+        name, reference = _group_reference(group)
         if not isinstance(reference, dict) or "@iot.id" not in reference:
             raise _bad(f'Group {g} must name its Datastream as {{"@iot.id": n}}.', f"[{g}].{name}")
         try:
-            stream_id = get(session, SETS[name + "s"], int(reference["@iot.id"])).id
+            stream = get(session, SETS[name + "s"], int(reference["@iot.id"]))
         except (TypeError, ValueError, NotFound) as exc:
             raise _bad(f"Group {g}: no {name} {reference['@iot.id']!r}.", f"[{g}].{name}") from exc
-        found[g] = (stream_id, multi_arity(session, stream_id) if name == "MultiDatastream" else None)
+        found[g] = (stream, multi_arity(session, stream.id) if name == "MultiDatastream" else None)
+    del loaded  # held until each group has its stream
     return found
 
 
-_FOI_CACHE = "sensing_foi_cache"
-
-
-def _batch_row(
-    session: Session,
-    datastream_id: int | None,
-    components: list[str],
-    values: Any,
-    now: datetime,
-    arity: int | None = None,
-) -> dict[str, Any]:
-    if not isinstance(values, list) or len(values) != len(components):
-        raise _bad(f"a row must have {len(components)} values, as many as the components")
-    item = dict(zip(components, values, strict=True))
-    if arity is not None:
-        _check_arity(item["result"], arity)
-    start, end = parse_interval(item["phenomenonTime"], "phenomenonTime") if "phenomenonTime" in item else (now, None)
-    _not_in_future(start, now, "phenomenonTime")
-    foi_id = item.get("FeatureOfInterest/id")
-    if foi_id is None:
-        cache = session.info.setdefault(_FOI_CACHE, {})
-        if datastream_id not in cache:
-            ds = session.get(Stream, datastream_id)
-            cache[datastream_id] = feature_for_thing(session, ds.thing_id).id  # type: ignore[union-attr]
-        foi_id = cache[datastream_id]
-    return {
-        "phenomenon_time_start": start,
-        "phenomenon_time_end": end,
-        "result_time": parse_time(item["resultTime"], "resultTime") if item.get("resultTime") else None,
-        "result_quality": json.dumps(item["resultQuality"]) if item.get("resultQuality") is not None else None,
-        "parameters": json.dumps(item["parameters"]) if item.get("parameters") is not None else None,
-        "valid_time_start": None,
-        "valid_time_end": None,
-        "datastream_id": datastream_id,
-        "feature_of_interest_id": int(foi_id),
-        **_result_columns(item["result"]),
-    }
-
-
-_INSERTED = ("phenomenon_time_start", "phenomenon_time_end", "result_time", "result_number", "result_string",
-             "result_boolean", "result_json", "result_quality", "valid_time_start", "valid_time_end", "parameters",
-             "datastream_id", "feature_of_interest_id")  # fmt: skip
-_TIMES = frozenset(
-    {"phenomenon_time_start", "phenomenon_time_end", "result_time", "valid_time_start", "valid_time_end"}
-)
-_PG_TYPES = ("timestamptz", "timestamptz", "timestamptz", "float8", "text", "bool", "text", "text", "timestamptz",
-             "timestamptz", "text", "int4", "int4")  # fmt: skip
-
-
-def _insert_observations(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Bulk insert returning the new ids in the rows' order. The ORM's bulk path with ordered RETURNING
-    sends one INSERT per row on SQLite and re-parses huge statements on PostgreSQL (bench/README.md): here
-    the driver gets one executemany (SQLite) or one INSERT … SELECT FROM unnest(arrays) per chunk."""
-    connection = session.connection()
-    session.info.pop(_FOI_CACHE, None)
-    if connection.dialect.name == "sqlite":
-        return _insert_sqlite(connection, rows)
-    return _insert_postgresql(connection, rows)
-
-
-def _sqlite_time(moment: datetime | None) -> str | None:
-    # the text SQLAlchemy's SQLite DATETIME stores (UTC, without the zone), so both paths read alike
-    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _insert_sqlite(connection: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """The transaction holds SQLite's write lock (BEGIN IMMEDIATE), and a rowid table gives each new row the
-    largest id + 1: the ids are the range after the largest before — checked, with a lookup by key if not."""
-    before = connection.exec_driver_sql("SELECT max(id) FROM sta_observation").scalar() or 0
-    marks = ", ".join("?" * len(_INSERTED))
-    params = [tuple(_sqlite_time(r[c]) if c in _TIMES else r[c] for c in _INSERTED) for r in rows]
-    connection.exec_driver_sql(f"INSERT INTO sta_observation ({', '.join(_INSERTED)}) VALUES ({marks})", params)
-    after = connection.exec_driver_sql("SELECT max(id) FROM sta_observation").scalar() or 0
-    if after - before == len(rows):
-        return list(range(before + 1, after + 1))
-    found = {
-        (d, t): i
-        for i, d, t in connection.exec_driver_sql(
-            "SELECT id, datastream_id, phenomenon_time_start FROM sta_observation WHERE id > ?", (before,)
-        )
-    }
-    return [found[(r["datastream_id"], _sqlite_time(r["phenomenon_time_start"]))] for r in rows]
-
-
-def _insert_postgresql(connection: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """One statement per chunk whatever its size (so the driver prepares it once); RETURNING gives each id
-    with its (datastream, time), which is unique, so the ids are matched to the rows by key, not by order."""
-    arrays = ", ".join(f"%s::{kind}[]" for kind in _PG_TYPES)
-    sql = (f"INSERT INTO sta_observation ({', '.join(_INSERTED)}) SELECT * FROM unnest({arrays}) "
-           "RETURNING id, datastream_id, phenomenon_time_start")  # fmt: skip
-    ids: list[int] = []
-    for start in range(0, len(rows), 10_000):
-        chunk = rows[start : start + 10_000]
-        columns = tuple([r[c] for r in chunk] for c in _INSERTED)
-        found = {(d, t): i for i, d, t in connection.exec_driver_sql(sql, columns)}
-        ids.extend(found[(r["datastream_id"], r["phenomenon_time_start"])] for r in chunk)
-    return ids
+def _group_reference(group: Any) -> tuple[str, Any]:
+    name = "MultiDatastream" if isinstance(group, dict) and "MultiDatastream" in group else "Datastream"
+    return name, group.get(name) if isinstance(group, dict) else None
 
 
 # ---------------------------------------------------------------- change and delete
@@ -858,10 +769,20 @@ def ingest(session: Session, items: list[tuple[Any, ...]], via: str = "mqtt") ->
     """Observations arriving one message each (MQTT): ``(stream id, payload)`` pairs — or ``(id, payload,
     "MultiDatastreams")`` — checked one by one and the valid ones written together. Returns, per item, None
     when stored or the reason it was not."""
-    now = utcnow()
-    wanted_ids = {item[0] for item in items}
-    kinds = {i: k for i, k in session.execute(select(Stream.id, Stream.kind).where(Stream.id.in_(wanted_ids)))}
+    from smartcity.sensing import ingest as bulk
+
+    with bulk.cycle_collection_paused():
+        return _ingest(session, items, via)
+
+
+def _ingest(session: Session, items: list[tuple[Any, ...]], via: str) -> list[str | None]:
+    from smartcity.sensing import ingest as bulk
+
+    streams = list(session.scalars(select(Stream).where(Stream.id.in_({item[0] for item in items}))))
+    kinds = {stream.id: stream.kind for stream in streams}
     arities: dict[int, int] = {}
+    layouts: dict[tuple[str, ...], bulk.Layout] = {}
+    reader = bulk.Reader(session, utcnow(), streams)
     rows, outcome = [], []
     allowed = {p.name for p in SETS["Observations"].props}
     for datastream_id, payload, *rest in items:
@@ -878,32 +799,27 @@ def ingest(session: Session, items: list[tuple[Any, ...]], via: str = "mqtt") ->
             )
             if unknown:
                 raise _bad(f"Observation has no property {unknown[0]!r}")
-            components = [
-                k for k in ("phenomenonTime", "result", "resultTime", "parameters", "resultQuality") if k in payload
-            ]
+            components = tuple(k for k in MESSAGE_COMPONENTS if k in payload)
             if "result" not in payload:
                 raise _bad("result is required")
             values = [payload[k] for k in components]
             foi = payload.get("FeatureOfInterest")
             if isinstance(foi, dict) and "@iot.id" in foi:
-                components, values = [*components, "FeatureOfInterest/id"], [*values, foi["@iot.id"]]
-            rows.append(_batch_row(session, datastream_id, components, values, now, arities.get(datastream_id)))
+                components, values = (*components, "FeatureOfInterest/id"), [*values, foi["@iot.id"]]
+            layout = layouts.get(components) or layouts.setdefault(components, bulk.Layout.of(components))
+            rows.append(reader.read(datastream_id, arities.get(datastream_id), layout, values))
             outcome.append(None)
         except Problem as problem:
             outcome.append(problem.detail)
-    flags = iter(duplicates(session, rows))
-    stored_rows = []
-    row_iter = iter(rows)
+    multi = {i for i, kind in kinds.items() if kind == "m"}
+    written = iter(bulk.store(session, rows, via=via, multi=multi))
     for position, reason in enumerate(outcome):
-        if reason is None:
-            row = next(row_iter)
-            if next(flags):
-                outcome[position] = "a reading at that time is already stored (repeated send)"
-            else:
-                stored_rows.append(row)
-    if stored_rows:
-        _store_rows(session, stored_rows, actor_note=via)
+        if reason is None and next(written) is None:
+            outcome[position] = "a reading at that time is already stored (repeated send)"
     return outcome
+
+
+MESSAGE_COMPONENTS = ("phenomenonTime", "result", "resultTime", "parameters", "resultQuality")
 
 
 def _existing_times(session: Session, wanted: dict[int, list[datetime]]) -> set[tuple[int, datetime]]:
@@ -921,47 +837,6 @@ def _existing_times(session: Session, wanted: dict[int, list[datetime]]) -> set[
                 )
             }
     return found
-
-
-def duplicates(session: Session, rows: list[dict[str, Any]]) -> list[bool]:
-    """Per row: does it repeat a stored reading, or an earlier row of the same batch?"""
-    wanted: dict[int, list[datetime]] = {}
-    for row in rows:
-        wanted.setdefault(row["datastream_id"], []).append(row["phenomenon_time_start"])
-    stored = _existing_times(session, wanted)
-    seen: set[tuple[int, datetime]] = set()
-    result = []
-    for row in rows:
-        key = (row["datastream_id"], row["phenomenon_time_start"])
-        result.append(key in stored or key in seen)
-        seen.add(key)
-    return result
-
-
-def _store_rows(session: Session, rows: list[dict[str, Any]], *, actor_note: str) -> list[int]:
-    inserted = _insert_observations(session, rows)
-    extents: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        extents.setdefault(row["datastream_id"], []).append(row)
-    for datastream_id, group_rows in extents.items():
-        # the newest by time; of equal times, the one that came last
-        newest = max(enumerate(group_rows), key=lambda pair: (pair[1]["phenomenon_time_start"], pair[0]))[1]
-        first = min(r["phenomenon_time_start"] for r in group_rows)
-        last = max(r["phenomenon_time_end"] or r["phenomenon_time_start"] for r in group_rows)
-        newest_value = (newest["phenomenon_time_start"], json.dumps(_stored_result(newest)))
-        _extend_datastream(session, datastream_id, first, last, None, newest_value)
-    # one record per batch: the datastreams are listed in the record, not in its (short) object id
-    audit.append(session, "sensing.observations_created", "sta_datastream", f"{len(extents)} datastreams",
-                 after={"count": len(rows), "via": actor_note, "datastreams": sorted(extents)})  # fmt: skip
-    multi = set(session.scalars(select(Stream.id).where(Stream.id.in_(extents), Stream.kind == "m")))
-    events.emit(
-        session,
-        "sensing.observations_created",
-        datastreams=sorted(extents),
-        count=len(rows),
-        observations=[_notification(i, r, r["datastream_id"] in multi) for i, r in zip(inserted, rows, strict=True)],
-    )
-    return inserted
 
 
 def _notification(observation_id: int, row: dict[str, Any], multi: bool) -> dict[str, Any]:

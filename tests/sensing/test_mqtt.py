@@ -175,3 +175,71 @@ def test_a_burst_is_stored_whole_and_the_bridge_hears_none_of_its_own_notificati
         assert bridge.counters.stored == 3000 and bridge.counters.rejected == 0
     finally:
         notifier.stop()
+
+
+def test_every_acknowledgement_follows_the_commit_that_stored_its_message(
+    roomy_broker, running_roomy, database
+) -> None:
+    """PUBACK only after the commit: at each acknowledgement the database — read from another connection,
+    which sees committed rows only — already holds every message acknowledged so far."""
+    ids, bridge, _ = running_roomy
+    real_ack = bridge.client.ack
+    acknowledged: list[int] = []
+    early: list[int] = []
+
+    def checked_ack(mid: int, qos: int):  # type: ignore[no-untyped-def]
+        acknowledged.append(mid)
+        if _stored(database) < len(acknowledged):
+            early.append(mid)
+        return real_ack(mid, qos)
+
+    bridge.client.ack = checked_ack
+    device = _client(roomy_broker, "device", "gauge-acks")
+    topic = f"v1.1/Datastreams({ids['外白渡桥站']})/Observations"
+    start = datetime.now(UTC) - timedelta(hours=1)
+    sent = [
+        device.publish(topic, json.dumps({"phenomenonTime": (start + timedelta(seconds=i)).isoformat(), "result": i}),
+                       qos=1)
+        for i in range(400)
+    ]  # fmt: skip
+    for info in sent:
+        info.wait_for_publish(10)
+    assert _wait_for(lambda: len(acknowledged) == 400, seconds=30), len(acknowledged)
+    assert early == [] and _stored(database) == 400
+    device.loop_stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A Mosquitto of this test's own, which it may stop and start again."""
+    from tests.sensing.conftest import ROOMY, _mosquitto
+
+    yield from _mosquitto(tmp_path_factory, ROOMY)
+
+
+def test_the_bridge_connects_again_when_the_broker_comes_back(own_broker, settings, database, client, city) -> None:
+    """The bridge does its own network work (no paho thread): a lost connection is its to restore."""
+    import subprocess
+
+    from tests.sensing.conftest import MOSQUITTO
+
+    ids, bridge, _ = next(_bridge_on(own_broker, settings, database, client))
+    restarted = None
+    try:
+        os.kill(own_broker["pid"], signal.SIGTERM)
+        assert _wait_for(lambda: not bridge.connected.is_set(), 10)  # the bridge finds the connection gone
+        time.sleep(1.5)  # and keeps trying
+        config = own_broker["acl"].parent / "mosquitto.conf"
+        restarted = subprocess.Popen([MOSQUITTO, "-c", str(config)], stderr=subprocess.DEVNULL)
+        assert _wait_for(bridge.connected.is_set, 15)
+        time.sleep(0.5)  # its subscription reaches the broker (which kept nothing: persistence is off here)
+        device = _client(own_broker, "device", "gauge-back")
+        topic = f"v1.1/Datastreams({ids['外白渡桥站']})/Observations"
+        device.publish(topic, json.dumps({"result": 5.5}), qos=1).wait_for_publish(5)
+        assert _wait_for(lambda: _stored(database) == 1, 15)
+        device.loop_stop()
+    finally:
+        bridge.stop()
+        if restarted is not None:
+            restarted.terminate()
+            restarted.wait(5)

@@ -372,4 +372,5 @@ def test_observations_read_the_same_by_the_fast_path_and_the_general_one(client,
     fast = client.get(f"{STA}/Observations", params={"$orderby": "phenomenonTime"}).json()["value"]
     general = client.get(f"{STA}/Observations", params={"$orderby": "phenomenonTime", "$select": everything}).json()
     assert fast == general["value"] and len(fast) == 5
+    assert [client.get(o["@iot.selfLink"]).json() for o in fast] == fast  # one at a time, the same again
     assert fast[1]["phenomenonTime"].count("/") == 1 and fast[1]["validTime"].endswith("Z")
