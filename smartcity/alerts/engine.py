@@ -846,11 +846,15 @@ def readings(observations: Iterable[Mapping[str, Any]]) -> list[Reading]:
     Datastreams.
     """
     found: list[Reading] = []
+    seconds: dict[str, float] = {}  # a batch repeats its times across datastreams: parse each once
     for observation in observations:
         result = observation.get("result")
         if observation.get("multi") or isinstance(result, bool) or not isinstance(result, int | float):
             continue
-        start = str(observation["phenomenonTime"]).split("/", 1)[0]
-        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        found.append((int(observation["datastream"]), moment.timestamp(), float(result)))
+        text = str(observation["phenomenonTime"])
+        moment = seconds.get(text)
+        if moment is None:
+            start = text.split("/", 1)[0]
+            moment = seconds[text] = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+        found.append((int(observation["datastream"]), moment, float(result)))
     return found
