@@ -44,6 +44,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_alarm_latency.py
 	$(BIN)/python bench/bench_traffic.py
+	$(BIN)/python bench/bench_ops.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

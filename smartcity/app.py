@@ -30,6 +30,10 @@ from smartcity.core.web import STATIC_DIR, html_error, make_environment
 from smartcity.hotline import api as hotline_api
 from smartcity.hotline import open311
 from smartcity.hotline import pages as hotline_pages
+from smartcity.kpi import api as kpi_api
+from smartcity.kpi import pages as kpi_pages
+from smartcity.ops import api as ops_api
+from smartcity.ops import pages as ops_pages
 from smartcity.places import api as places_api
 from smartcity.places import ogcapi
 from smartcity.places import pages as places_pages
@@ -63,6 +67,10 @@ MODULE_ROUTERS: list[APIRouter] = [
     traffic_api.router,
     transit_api.router,
     traffic_pages.router,
+    kpi_api.router,
+    kpi_pages.router,
+    ops_api.router,
+    ops_pages.router,
 ]
 
 health = APIRouter(tags=["platform"])
@@ -186,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/sensing", StaticFiles(directory=sensing_pages.STATIC_DIR), name="sensing_static")
     app.mount("/static/alerts", StaticFiles(directory=alerts_pages.STATIC_DIR), name="alerts_static")
     app.mount("/static/traffic", StaticFiles(directory=traffic_pages.STATIC_DIR), name="traffic_static")
+    app.mount("/static/kpi", StaticFiles(directory=kpi_pages.STATIC_DIR), name="kpi_static")
+    app.mount("/static/ops", StaticFiles(directory=ops_pages.STATIC_DIR), name="ops_static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health)
     app.include_router(apidocs.router)

@@ -10,6 +10,7 @@ from smartcity.alerts import cli as alerts_cli
 from smartcity.cases import cli as cases_cli
 from smartcity.config import Settings, get_settings
 from smartcity.hotline import cli as hotline_cli
+from smartcity.kpi import cli as kpi_cli
 from smartcity.places import cli as places_cli
 from smartcity.sensing import cli as sensing_cli
 from smartcity.traffic import cli as traffic_cli
@@ -35,6 +36,7 @@ app.add_typer(hotline_cli.app, name="hotline")
 app.add_typer(sensing_cli.app, name="sensing")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(traffic_cli.app, name="traffic")
+app.add_typer(kpi_cli.app, name="kpi")
 app.command("simulate")(sensing_cli.simulate)
 
 

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     demo_feeds: bool = Field(
         False, description="the app writes the demo city's sensor readings every minute (`make demo` sets it)"
     )
+    ops_refresh_seconds: float = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="the operations centre sends every open screen fresh figures at least this often (seconds)",
+    )
 
     @field_validator("working_hours")
     @classmethod

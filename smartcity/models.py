@@ -17,6 +17,7 @@ from smartcity.core.audit import AuditHead, AuditRecord
 from smartcity.core.db import Base
 from smartcity.core.ratelimit import RateWindow
 from smartcity.hotline.models import Article, Matter, OrderEvent, OrderPhoto, WorkOrder
+from smartcity.kpi.models import IndicatorValue
 from smartcity.places.models import Division, GridLayer, GridLayerMember, GridRevision, UnitGrid
 from smartcity.security.models import ApiKey, AuthToken, Department, LoginFailure, User
 from smartcity.sensing.models import (
@@ -67,6 +68,7 @@ __all__ = [
     "GridLayerMember",
     "GridRevision",
     "HistoricalLocation",
+    "IndicatorValue",
     "Location",
     "LoginFailure",
     "Matter",

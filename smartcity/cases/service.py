@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import case as case_when
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -412,3 +413,61 @@ def supervision_queues(session: Session, principal: Principal, limit: int = 200)
         ):
             queues.notes[event.case_id] = event.note or ""
     return queues
+
+
+# ---------------------------------------------------------------- the operations centre's figures
+
+
+def _within(area: str | None) -> Any:
+    """SQL condition: cases inside a division or grid by its code (None or the city's xx0000: no limit). Grid
+    codes begin with their community's, street's and district's codes, so a prefix names everything inside."""
+    if not area or (len(area) == 6 and area.endswith("0000")):
+        return True
+    return Case.district_code == area if len(area) == 6 else Case.grid_code.startswith(area)
+
+
+def overview_counts(
+    session: Session, principal: Principal, *, since: datetime, area: str | None = None
+) -> dict[str, int]:
+    """Counts for an overview (the operations centre's tile), over the cases the principal may see inside
+    ``area`` (see :func:`_within`): ``new`` reported since ``since``, ``open`` neither closed nor cancelled,
+    ``overdue`` open past its deadline (as :func:`is_overdue`: a suspended case is not overdue), and ``total``
+    ever reported there (0: no data yet). One query."""
+    open_states = [s.value for s in State if s not in FINAL]
+    late_states = [s.value for s in OVERDUE_STATES]
+    now = utcnow()
+    row = session.execute(
+        select(
+            func.sum(case_when((Case.created_at >= since, 1), else_=0)),
+            func.sum(case_when((Case.state.in_(open_states), 1), else_=0)),
+            func.sum(case_when(((Case.deadline < now) & Case.state.in_(late_states), 1), else_=0)),
+            func.count(),
+        ).where(visible(principal), _within(area))
+    ).one()
+    return {"new": int(row[0] or 0), "open": int(row[1] or 0), "overdue": int(row[2] or 0), "total": int(row[3])}
+
+
+def open_cases_within(
+    session: Session, principal: Principal, *, area: str | None = None, overdue: bool = False, limit: int = 5000
+) -> list[Case]:
+    """Open cases the principal may see inside ``area`` (for the operations centre's map and lists), newest
+    first; with ``overdue`` only those past their deadline, the longest overdue first."""
+    stmt = select(Case).where(visible(principal), _within(area), Case.state.not_in([s.value for s in FINAL]))
+    if overdue:
+        stmt = stmt.where(Case.deadline < utcnow(), Case.state.in_([s.value for s in OVERDUE_STATES]))
+        return list(session.scalars(stmt.order_by(Case.deadline).limit(limit)))
+    return list(session.scalars(stmt.order_by(Case.number.desc()).limit(limit)))
+
+
+def open_counts_by_grid(session: Session, principal: Principal, area: str, limit: int = 20) -> list[tuple[str, int]]:
+    """The unit grids inside ``area`` with the most open cases the principal may see: ``(grid code, count)``,
+    most first (the operations centre lists them to drill down from a street to a grid)."""
+    count = func.count().label("n")
+    stmt = (
+        select(Case.grid_code, count)
+        .where(visible(principal), _within(area), Case.state.not_in([s.value for s in FINAL]))
+        .group_by(Case.grid_code)
+        .order_by(count.desc(), Case.grid_code)
+        .limit(limit)
+    )
+    return [(code, int(n)) for code, n in session.execute(stmt)]

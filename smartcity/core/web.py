@@ -36,10 +36,36 @@ NAVIGATION: list[NavItem] = []
 TEMPLATE_DIRS: list[Path] = [CORE_TEMPLATES]
 
 
+@dataclass(frozen=True)
+class Landing:
+    """A page people land on after signing in without asking for one, if they hold ``permission``."""
+
+    route: str
+    permission: str
+
+
+LANDINGS: list[Landing] = []
+
+
 def add_nav(item: NavItem) -> None:
     if item not in NAVIGATION:
         NAVIGATION.append(item)
         NAVIGATION.sort(key=lambda n: n.order)
+
+
+def add_landing(route: str, permission: str) -> None:
+    """Make ``route`` the page to land on for those holding ``permission`` (the first registered one wins)."""
+    landing = Landing(route, permission)
+    if landing not in LANDINGS:
+        LANDINGS.append(landing)
+
+
+def landing_path(request: Request, can: Callable[[str], bool]) -> str:
+    """Where to go after signing in: the first landing page the person may open, else the home page."""
+    for landing in LANDINGS:
+        if can(landing.permission):
+            return str(request.app.url_path_for(landing.route))
+    return "/"
 
 
 def add_templates(directory: Path) -> None:

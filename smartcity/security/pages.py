@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from smartcity.core import audit, i18n
 from smartcity.core.deps import SessionDep, SettingsDep
 from smartcity.core.errors import Problem
-from smartcity.core.web import NavItem, add_nav, render, translate
+from smartcity.core.web import NavItem, add_nav, landing_path, render, translate
 from smartcity.security import schemas, service
 from smartcity.security.permissions import PRESESSION_COOKIE, SESSION_COOKIE, Principal, public, require, signed_in
 from smartcity.security.roles import ROLES
@@ -73,7 +73,11 @@ def login_submit(
         )
     lifetime = timedelta(hours=settings.session_hours)
     plain, _token = service.issue_token(session, outcome.user, kind="session", lifetime=lifetime, ip=ip)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if target == "/":  # no page asked for: staff land on their working page (the operations centre)
+        # granted by name: the administrator, who holds every permission through "*", keeps the home page
+        target = landing_path(request, ROLES[outcome.user.role].permissions.__contains__)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         plain,

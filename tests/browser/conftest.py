@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -25,6 +26,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The user guides' pictures (docs/guides/): written only on request, never by an ordinary run or CI.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+SCREENSHOT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SCREENSHOT_MAX_HEIGHT = 1400  # CSS pixels
 
 
 def _missing_tools() -> str | None:
@@ -79,4 +84,41 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:  # type: ign
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
+    page.wait_for_url(lambda url: "/login" not in url)  # staff land on /ops, others on the home page
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Save what the page shows now as ``docs/images/<name>.png`` for the user guides, only when the
+    environment says ``SMARTCITY_SCREENSHOTS=1``; otherwise do nothing (ordinary runs and CI write no file).
+
+    ``name`` is ``<role-or-area>-<what>`` in lower case, e.g. ``dispatcher-case-dispatch``. The picture is the
+    viewport from the top of the page, made as tall as the page but at most ``SCREENSHOT_MAX_HEIGHT`` for the
+    moment of the picture (the 720-pixel viewport alone cuts the forms the guides describe in half), then put
+    back. Not Playwright's ``full_page``: that leaves the page scrolled so that the test's next click can miss."""
+    if not SCREENSHOT_NAME.fullmatch(name):  # checked on every run, so a bad name fails before anyone regenerates
+        raise ValueError(f"screenshot name {name!r}: lower-case words joined by '-', e.g. 'inspector-report-form'")
+    if os.environ.get("SMARTCITY_SCREENSHOTS") != "1":
+        return
+    page.wait_for_load_state()  # a click that navigates may not have finished loading the next page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    if size:
+        height = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size(
+            {"width": size["width"], "height": max(size["height"], min(height, SCREENSHOT_MAX_HEIGHT))}
+        )
+    page.evaluate("window.scrollTo(0, 0)")
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), type="png", animations="disabled", caret="hide")
+    if size:
+        page.set_viewport_size(size)
+    _shrink(path)
+
+
+def _shrink(path: Path) -> None:
+    """256 colours suit a page's flat colours and text, at about a third of the size in the repository."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    quantized.save(path, "PNG", optimize=True)

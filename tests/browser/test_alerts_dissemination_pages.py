@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from smartcity.alerts import dissemination
 from smartcity.core.db import utcnow
 from tests.alerts.test_bulletins import _publish, _rainstorm
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 from tests.conftest import bearer
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("huangpu", "city")]
@@ -66,6 +66,7 @@ def test_an_officer_adds_a_webhook_sees_its_secret_once_and_pauses_it(page, clie
     expect(page.get_by_label("暴雨", exact=True)).to_be_checked()
     expect(page.get_by_label("最低预警颜色")).to_have_value("yellow")
     expect(page.get_by_role("table")).to_contain_text("还没有订阅方。")  # nothing saved
+    screenshot(page, "emergency-subscriber-refused")
     check_accessibility(page)
 
     page.get_by_label("接收地址").fill("https://hooks.example/warnings?token=abc")
@@ -74,6 +75,7 @@ def test_an_officer_adds_a_webhook_sees_its_secret_once_and_pauses_it(page, clie
     expect(page.get_by_text("它只显示这一次，之后不会再显示")).to_be_visible()
     secret = page.get_by_role("textbox", name="签名密钥").input_value()
     assert re.fullmatch(r"[A-Za-z0-9_-]{32,}", secret)
+    screenshot(page, "emergency-subscriber-secret")
     check_accessibility(page)
 
     page.get_by_role("link", name="返回订阅方列表").click()
@@ -81,6 +83,7 @@ def test_an_officer_adds_a_webhook_sees_its_secret_once_and_pauses_it(page, clie
     for text in ("Webhook 接口", "https://hooks.example/warnings?…", "暴雨", "黄浦区", "黄色及以上", "接收中"):
         expect(row).to_contain_text(text)
     assert secret not in page.content() and "token=abc" not in page.content()  # never shown again
+    screenshot(page, "emergency-subscribers")
     check_accessibility(page)
 
     row.get_by_role("button", name=f"暂停 {HOOK}").click()
@@ -106,6 +109,7 @@ def test_a_dead_delivery_is_sent_again_from_the_dead_letters(page, dead_delivery
     expect(row).to_contain_text("死信：重试次数已用完")
     expect(row.get_by_role("cell").nth(2)).to_have_text(str(dissemination.MAX_ATTEMPTS))
     expect(row).to_contain_text("ConnectError")
+    screenshot(page, "emergency-deliveries-dead")
     expect(row.get_by_role("link", name=dead_delivery["identifier"])).to_have_attribute(
         "href", f"/alerts/cap/{dead_delivery['identifier']}.xml"
     )

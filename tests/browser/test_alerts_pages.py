@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from smartcity.alerts import hazards
 from tests.alerts.test_suggestions import _rain
 from tests.alerts.test_suggestions import _station as _gauge
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 from tests.conftest import bearer
 from tests.sensing.conftest import stations  # noqa: F401 - the fixture
 from tests.sensing.test_sta import _observe
@@ -43,19 +43,23 @@ def test_an_officer_acknowledges_shelves_and_comments_an_alarm(page, alarm) -> N
     expect(row).to_contain_text("未确认")
     expect(row).to_contain_text("外白渡桥站")
     expect(row).to_contain_text("4.3")
+    screenshot(page, "emergency-alarm-console")
     check_accessibility(page)
     row.get_by_role("button", name=re.compile("^确认")).click()
     expect(page.get_by_role("status")).to_have_text("报警已确认。")
     expect(page.get_by_role("row", name=re.compile("外白渡桥 水位超警戒"))).to_contain_text("已确认")
+    screenshot(page, "emergency-alarm-acknowledged")
     check_accessibility(page)
 
     page.get_by_role("link", name="外白渡桥 水位超警戒").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("外白渡桥 水位超警戒")
+    screenshot(page, "emergency-alarm-detail")
     check_accessibility(page)
     page.get_by_label("原因").fill("   ")  # blank: refused by the server, said beside the field
     page.get_by_role("button", name="搁置", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("say why the alarm is shelved")
     expect(page.get_by_label("原因")).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "emergency-alarm-shelve-refused")
     check_accessibility(page)
     page.get_by_label("原因").fill("水位计检修")
     page.get_by_label("搁置至（北京时间）").fill(_in_hours(page, 3))
@@ -65,6 +69,7 @@ def test_an_officer_acknowledges_shelves_and_comments_an_alarm(page, alarm) -> N
     page.get_by_role("button", name="添加备注").click()
     expect(page.locator(".timeline")).to_contain_text("已通知水务部门")
     expect(page.locator(".timeline li")).to_have_count(4)  # raised, acknowledged, shelved, comment
+    screenshot(page, "emergency-alarm-history")
     check_accessibility(page)
 
     page.get_by_role("link", name="返回报警台").click()
@@ -72,6 +77,7 @@ def test_an_officer_acknowledges_shelves_and_comments_an_alarm(page, alarm) -> N
     page.get_by_label("搁置", exact=True).select_option("yes")
     page.get_by_role("button", name="查询").click()
     expect(page.get_by_role("row", name=re.compile("外白渡桥 水位超警戒"))).to_be_visible()
+    screenshot(page, "emergency-alarms-shelved")
 
 
 def _in_hours(page, hours: int) -> str:
@@ -88,6 +94,7 @@ def test_a_supervisor_writes_a_rule_through_the_form(page, stations) -> None:  #
     check_accessibility(page)
     page.get_by_role("link", name="新建规则").click()
     expect(page.get_by_label("区间下限")).to_be_hidden()  # only the chosen kind's fields are shown
+    screenshot(page, "supervisor-rule-form")
     check_accessibility(page)
     page.get_by_label("规则名称").fill("武宁路桥 水位超警戒")
     page.get_by_label("类型").select_option("threshold")
@@ -100,6 +107,7 @@ def test_a_supervisor_writes_a_rule_through_the_form(page, stations) -> None:  #
     page.get_by_role("button", name="保存规则").click()
     expect(page.get_by_role("alert")).to_contain_text("clear.value must be at or below value")
     expect(page.get_by_label("消除值或死区")).to_have_attribute("aria-invalid", "true")
+    screenshot(page, "supervisor-rule-refused")
     check_accessibility(page)
     page.get_by_label("消除值或死区").fill("4.3")
     page.get_by_label("触发延时（秒：条件须持续这么久）").fill("300")
@@ -108,6 +116,7 @@ def test_a_supervisor_writes_a_rule_through_the_form(page, stations) -> None:  #
     expect(page.get_by_role("heading", level=1)).to_have_text("武宁路桥 水位超警戒")
     expect(page.get_by_role("status")).to_have_text("规则已保存为新版本。")
     expect(page.locator("pre.spec").first).to_contain_text('"for_seconds": 300.0')
+    screenshot(page, "supervisor-rule-saved")
     check_accessibility(page)
     page.get_by_role("link", name="修改规则").click()
     expect(page.get_by_label("限值（阈值；累计时为时间窗内总量）")).to_have_value("4.5")
@@ -117,6 +126,7 @@ def test_a_supervisor_writes_a_rule_through_the_form(page, stations) -> None:  #
     versions = page.get_by_role("table")
     expect(versions.get_by_role("row")).to_have_count(3)  # the heading row and two versions
     expect(versions).to_contain_text("汛期调整")
+    screenshot(page, "supervisor-rule-versions")
 
 
 def _click_map(page, selector: str, points: list[tuple[int, int]]) -> None:
@@ -148,11 +158,13 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     page.get_by_label("防御指引", exact=True).fill("减少户外活动，注意防暑降温。")
     page.get_by_label("英文标题").fill("Orange heat warning for the Bund")
     page.get_by_label("英文防御指引").fill("Stay indoors in the afternoon.")
+    screenshot(page, "emergency-bulletin-editor")
     check_accessibility(page)
     page.get_by_role("button", name="保存草稿").click()
     expect(page.get_by_role("status")).to_have_text("预警信息已保存。")
     expect(page.get_by_role("button", name="审核通过")).to_have_count(0)  # not by whoever drafted it
     expect(page.get_by_text("请由另一位值班员审核")).to_be_visible()
+    screenshot(page, "emergency-bulletin-draft")
     check_accessibility(page)
     bulletin_url = page.url.split("?")[0]
 
@@ -162,11 +174,13 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     expect(page.locator("dl.facts")).to_contain_text("高温橙色预警")
     page.get_by_role("button", name="审核通过").click()
     expect(page.get_by_role("status")).to_have_text("预警信息已审核通过。")
+    screenshot(page, "emergency-bulletin-approved")
     check_accessibility(page)
     page.get_by_role("button", name="发布").click()
     expect(page.get_by_role("status")).to_have_text("预警已发布。")
     cap_link = page.get_by_role("link", name=re.compile("^SC-WARN-"))
     expect(cap_link).to_be_visible()
+    screenshot(page, "emergency-bulletin-published")
     check_accessibility(page)
 
     page.context.clear_cookies()  # anyone, without an account
@@ -179,12 +193,14 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     feed = page.locator('head link[rel="alternate"][type="application/atom+xml"]')
     expect(feed).to_have_attribute("href", "/alerts/cap/feed.atom")
     page.wait_for_function("document.querySelectorAll('#area-map path.leaflet-interactive').length > 1")
+    screenshot(page, "public-warnings")
     check_accessibility(page)
     page.get_by_role("navigation", name="语言").get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Warnings in force")
     expect(warning.get_by_role("heading", level=2)).to_have_text("Orange heat warning Orange heat warning for the Bund")
     expect(warning.locator("dd[lang=zh-CN]")).to_contain_text("预计今天白天")  # no English given: Chinese, marked
     expect(warning).to_contain_text("Along the Bund")  # the area in English, as the officer wrote it
+    screenshot(page, "public-warnings-english")
     check_accessibility(page)
     response = page.request.get(page.get_by_role("link", name=re.compile("^CAP message")).get_attribute("href"))
     assert response.ok and b"Orange heat warning for the Bund" in response.body()
@@ -194,6 +210,7 @@ def test_a_bulletin_drawn_on_the_map_is_approved_by_a_second_officer_and_seen_by
     expect(layer).to_be_checked()
     orange = f"#sensor-map path[fill='{hazards.colour_hex('orange')}']"
     page.wait_for_function(f'document.querySelectorAll("{orange}").length === 1')
+    screenshot(page, "public-sensing-warnings")
     check_accessibility(page)
     layer.uncheck()
     expect(page.locator(orange)).to_have_count(0)
@@ -207,9 +224,11 @@ def test_a_suggested_warning_becomes_a_draft_when_the_officer_asks(page, client,
     suggestion = page.get_by_role("row", name=re.compile("暴雨"))
     expect(suggestion).to_contain_text("人民广场雨量站")
     expect(suggestion.locator(".warning-badge")).to_have_text("橙色 · 暴雨")
+    screenshot(page, "emergency-bulletin-suggestions")
     check_accessibility(page)
     suggestion.get_by_role("button", name=re.compile("^据此起草")).click()
     expect(page.locator(".notice[role=status]")).to_have_text("已生成草稿：请核对后保存。")
     expect(page.get_by_label("标题", exact=True)).to_have_value("黄浦区发布暴雨橙色预警")
     expect(page.get_by_label("黄浦区")).to_be_checked()
+    screenshot(page, "emergency-bulletin-suggested-draft")
     check_accessibility(page)

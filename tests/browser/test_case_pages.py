@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from smartcity.cases import service as case_service
 from smartcity.security import service as security
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +27,7 @@ def _step(page, who: str, number: str, button: str, note: str | None = None) -> 
     page.goto(f"/cases/{number}")
     if note:
         page.get_by_label("说明").fill(note)
+    screenshot(page, f"{who}-case-next-step")
     page.get_by_role("button", name=button, exact=True).click()
 
 
@@ -36,15 +37,18 @@ def test_the_loop_in_the_browser(page, reported) -> None:
     page.get_by_role("link", name=reported).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(reported)
     expect(page.get_by_role("button", name="派遣")).to_have_count(0)  # not the operator's step
+    screenshot(page, "operator-case-register")
     check_accessibility(page)
     page.get_by_role("button", name="立案", exact=True).click()
     expect(page.locator("main dl")).to_contain_text("立案")
 
     _step(page, "dispatcher", reported, "派遣")
     expect(page.locator("main dl")).to_contain_text("310101")
+    screenshot(page, "dispatcher-case-dispatched")
     _step(page, "handler", reported, "签收")
     _step(page, "handler", reported, "反馈")  # without a note: refused, with the reason shown
     expect(page.get_by_role("alert")).to_contain_text("note")
+    screenshot(page, "handler-case-refused")
     check_accessibility(page)
     page.get_by_label("说明").fill("已清除")
     page.get_by_role("button", name="反馈", exact=True).click()
@@ -52,6 +56,7 @@ def test_the_loop_in_the_browser(page, reported) -> None:
     _step(page, "inspector", reported, "核查通过")
     expect(page.locator("main dl")).to_contain_text("结案")
     expect(page.locator(".timeline li")).to_have_count(6)
+    screenshot(page, "inspector-case-closed")
     check_accessibility(page)
 
 
@@ -68,6 +73,7 @@ def test_inspector_reports_with_a_photo(page, reported, tmp_path, settings, monk
     check_accessibility(page)
     page.get_by_role("button", name="上报", exact=True).click()  # nothing chosen: refused, form kept
     expect(page.get_by_role("heading", level=1)).to_have_text("上报问题")
+    screenshot(page, "inspector-report-refused")
     page.get_by_label("类别").select_option("event:0102")
     page.get_by_label("问题描述").fill("绿地旁暴露垃圾")
     page.get_by_label("经度").fill("121.4846")
@@ -75,10 +81,12 @@ def test_inspector_reports_with_a_photo(page, reported, tmp_path, settings, monk
     page.get_by_label("照片（JPEG 或 PNG）").set_input_files(
         files=[{"name": "p.png", "mimeType": "image/png", "buffer": buffer.getvalue()}]
     )
+    screenshot(page, "inspector-report-form")
     page.get_by_role("button", name="上报", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("案卷")
     expect(page.locator("main dl")).to_contain_text("绿地旁暴露垃圾")
     expect(page.get_by_role("img")).to_have_count(1)
+    screenshot(page, "inspector-report-done")
     check_accessibility(page)
 
 
@@ -92,12 +100,14 @@ def test_work_queue_shows_only_my_next_steps(page, reported, database, settings)
     page.get_by_label("只看待我处理的").check()
     page.get_by_role("button", name="查询").click()
     expect(page.get_by_role("link", name=reported)).to_be_visible()
+    screenshot(page, "operator-case-queue")
     check_accessibility(page)
     _advance(database, settings, reported, [("operator", "register", None)])
     page.context.clear_cookies()
     sign_in(page, "dispatcher")
     page.goto("/cases?mine=true")  # the dispatch queue, with the department the responsibility grids propose
     expect(page.get_by_role("row", name=reported)).to_contain_text("建议派往：310101")
+    screenshot(page, "dispatcher-work-queue")
 
 
 def test_supervisor_approves_an_extension_on_the_page(page, reported, database, settings) -> None:
@@ -121,6 +131,7 @@ def test_supervisor_approves_an_extension_on_the_page(page, reported, database, 
     sign_in(page, "supervisor")
     page.goto(f"/cases/{reported}")
     page.get_by_label("时长").fill("2")
+    screenshot(page, "supervisor-case-extension")
     page.get_by_role("button", name="批准延期", exact=True).click()
     expect(page.locator(".timeline li")).to_have_count(5)
     with database.session() as s:
@@ -166,6 +177,7 @@ def test_supervision_desk(page, reported, database, settings) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("督办台")
     expect(page.get_by_role("cell", name="需要更换井盖")).to_be_visible()
     expect(page.get_by_role("cell", name="等待管线迁改")).to_be_visible()
+    screenshot(page, "supervisor-supervision-desk")
     check_accessibility(page)
 
     page.get_by_label("时长").fill("2")
@@ -209,6 +221,8 @@ def test_handler_feeds_back_with_an_after_photo(page, reported, database, settin
     page.get_by_label("照片（JPEG 或 PNG；反馈时上传处置后照片，核查时上传现场照片）").set_input_files(
         files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}]
     )
+    screenshot(page, "handler-case-feedback")
     page.get_by_role("button", name="反馈", exact=True).click()
     expect(page.get_by_role("img", name="照片 after 1")).to_be_visible()
+    screenshot(page, "handler-case-feedback-photo")
     check_accessibility(page)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +27,7 @@ def test_supervisor_reads_the_evaluation(page, cases) -> None:
     page.get_by_role("button", name="查询").click()
     by_group = page.get_by_role("img", name=re.compile("^结案率 · 按分组"))
     expect(by_group).to_have_accessible_description(re.compile("310101: 66.7%"))
+    screenshot(page, "supervisor-evaluation")
     check_accessibility(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="下载全部指标（CSV）").click()

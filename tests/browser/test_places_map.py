@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +24,7 @@ def test_look_up_a_point_without_the_map(page, city, gridded) -> None:
     selection = page.locator("#map-selection")
     expect(selection).to_contain_text(re.compile(r"310101\d{9}"))
     expect(selection).to_contain_text("合成（演示数据）")
+    screenshot(page, "places-map-lookup")
     check_accessibility(page)
     page.get_by_label("经度").fill("116.39")
     page.get_by_label("纬度").fill("39.9")
@@ -46,5 +47,6 @@ def test_zoom_in_and_click_a_grid(page, city, gridded) -> None:
     page.locator("#city-map").click()
     expect(page.locator("#map-selection")).to_contain_text(re.compile(r"310101\d{9}"))
     expect(page.locator("#map-selection")).to_contain_text("黄浦区")
+    screenshot(page, "places-map-grid")
     check_accessibility(page)
     assert errors == []  # the case and component layers load without script errors

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from smartcity.sensing import service
 from smartcity.sensing.entities import SETS
 from smartcity.sensing.models import Datastream
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 from tests.sensing.test_sta import _station
 
 pytestmark = pytest.mark.browser
@@ -48,11 +48,13 @@ def test_sensor_map_and_station_page(page, station) -> None:
     row = page.get_by_role("row", name=re.compile("外白渡桥站"))
     expect(row).to_contain_text("最新")
     expect(row).to_contain_text("3.0 m")
+    screenshot(page, "sensing-map")
     check_accessibility(page, known=frozenset())
     page.get_by_role("link", name="外白渡桥站").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("外白渡桥站")
     chart = page.get_by_role("img", name=re.compile("水位"))
     expect(chart).to_have_count(1)
+    screenshot(page, "sensing-station")
     check_accessibility(page)
     page.get_by_role("link", name="最近 7 天").click()
     expect(page.get_by_text("最近 7 天")).to_have_attribute("aria-current", "page")

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,20 +16,24 @@ def test_login_navigate_logout(page, city) -> None:
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login\?next=/$"))
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    screenshot(page, "shell-login")
     check_accessibility(page)
 
     sign_in(page, "admin")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Admin")
+    screenshot(page, "shell-home")
     check_accessibility(page)
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="账号管理").click()
     expect(page).to_have_url(re.compile(r"/admin/users$"))
     expect(page.get_by_role("table")).to_contain_text("xuhui_handler")
+    screenshot(page, "admin-accounts")
     check_accessibility(page)
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="审计链").click()
     page.get_by_role("button", name="校验审计链").click()
     expect(page.get_by_role("status")).to_contain_text("审计链完整")
+    screenshot(page, "admin-audit-chain")
     check_accessibility(page)
 
     page.get_by_role("button", name="退出登录").click()
@@ -44,6 +48,7 @@ def test_wrong_password_shows_an_accessible_error(page, city) -> None:
     page.get_by_label("密码").fill("not-my-password-1")
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("alert")).to_contain_text("用户名或密码错误")
+    screenshot(page, "shell-login-error")
     check_accessibility(page)
 
 
@@ -69,6 +74,7 @@ def test_language_switch_to_english_and_back(page, city) -> None:
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    screenshot(page, "shell-english")
     check_accessibility(page)
     page.get_by_role("link", name="中文").click()
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
@@ -79,6 +85,7 @@ def test_keyboard_reaches_main_content_first(page, city) -> None:
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="跳到主要内容")
     expect(skip).to_be_focused()
+    screenshot(page, "shell-skip-link")
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.get_by_label("用户名")).to_be_focused()
@@ -91,6 +98,7 @@ def test_roles_see_only_their_navigation(page, city) -> None:
     expect(nav.get_by_role("link", name="账号管理")).to_have_count(0)
     page.goto("/admin/users")
     expect(page.get_by_role("heading", level=1)).to_contain_text("403")
+    screenshot(page, "shell-forbidden")
     check_accessibility(page)
 
 

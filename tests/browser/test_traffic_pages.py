@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from smartcity.traffic import index
-from tests.browser.conftest import check_accessibility, sign_in
+from tests.browser.conftest import check_accessibility, screenshot, sign_in
 from tests.traffic.test_map_pages import make_traffic
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,7 @@ def test_the_map_moves_through_the_day_and_says_the_levels_in_words(page, traffi
     slider = page.get_by_role("slider")
     expect(slider).to_have_attribute("aria-valuetext", _label(traffic[2]))
     expect(page.get_by_role("button", name="下一周期")).to_be_disabled()
+    screenshot(page, "traffic-map")
     check_accessibility(page)
 
     slider.focus()
@@ -64,6 +65,7 @@ def test_the_map_moves_through_the_day_and_says_the_levels_in_words(page, traffi
     page.get_by_role("button", name="下一周期").click()
     expect(page.locator("#cycle-shown")).to_have_text(_label(traffic[1]))
     expect(page.locator("#congested-table")).to_contain_text("A1")
+    screenshot(page, "traffic-map-cycle")
     check_accessibility(page)
 
     page.get_by_role("link", name="English").click()
@@ -71,6 +73,7 @@ def test_the_map_moves_through_the_day_and_says_the_levels_in_words(page, traffi
     row = page.locator("#index-table").get_by_role("row", name=re.compile("Huangpu District"))
     expect(row).to_contain_text("Severely congested")
     page.wait_for_function(f"document.querySelectorAll('{SEGMENTS}').length === 4")
+    screenshot(page, "traffic-map-english")
     check_accessibility(page)
     assert errors == []
 
@@ -86,6 +89,7 @@ def test_the_index_page_charts_a_district_over_the_day(page, traffic) -> None:
     rows = page.locator("#history-table tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("畅通")
+    screenshot(page, "traffic-index")
     check_accessibility(page)
 
 
@@ -94,4 +98,5 @@ def test_a_reader_finds_the_congestion_report_in_the_navigation(page, traffic) -
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="交通拥堵分析").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("交通拥堵分析")
     expect(page.locator("#worst-table")).to_contain_text("九江路")
+    screenshot(page, "traffic-congestion")
     check_accessibility(page)

@@ -135,7 +135,7 @@ def test_login_does_not_redirect_off_site(client, city) -> None:
         },
         follow_redirects=False,
     )
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/ops"  # the viewer's landing page (docs/ops.md), never off site
 
 
 def test_login_form_shows_errors_without_signing_in(client, city) -> None:

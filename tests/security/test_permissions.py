@@ -169,6 +169,18 @@ PUBLIC_ROUTES = {
     "/ogcapi/collections/{collection_id}",
     "/ogcapi/collections/{collection_id}/items",
     "/ogcapi/collections/{collection_id}/items/{feature_id}",
+    # the plan's indicators and their evaluations are published (plan §6.7, docs/kpi.md); entering is not
+    "/kpi",
+    "/kpi/{code}",
+    "/kpi/report/{year}",
+    "/kpi/report/{year}.pdf",
+    "/api/kpi/sections",
+    "/api/kpi/indicators",
+    "/api/kpi/indicators/{code}",
+    "/api/kpi/summary",
+    "/api/kpi/report/{year}",
+    "/api/kpi/export.csv",
+    "/api/kpi/export.xlsx",
 }
 
 
