@@ -1,7 +1,7 @@
 """Benchmark of the operations centre with the full demo city loaded. Prints every figure beside a reference
 measured in the same run, on the same machine and database.
 
-    .venv/bin/python bench/bench_ops.py [--database-url URL] [--runs 5] [--clients 10,50,…,5000]
+    .venv/bin/python bench/bench_ops.py [--database-url URL] [--runs 5] [--clients 10,50,…,10000]
                                         [--only browser,sse]
 
 The demo city (`smartcity demo`: 16 districts, ≈806,000 unit grids, sensors with 24 h of readings, alarm rules,

@@ -86,13 +86,21 @@ def healthz(session: SessionDep, _: Annotated[Principal, public()]) -> Any:
 
 
 def _warm_indexes(database: Database) -> None:
+    """Build now what the first requests would otherwise wait for: the point → grid index, and the bus feed in
+    force with its run-time model (parsing a city's feed and learning from its arrivals takes seconds)."""
+    from smartcity.core.errors import NotFound
     from smartcity.places import index
+    from smartcity.traffic import transit
 
     try:
         with database.session() as session:
             index.CACHE.get(session)
-    except Exception:  # a cold index is only slower; requests will build it and report any real fault
-        logging.getLogger(__name__).exception("warming the places index failed")
+        with database.session() as session:
+            transit.model(session)
+    except NotFound:
+        pass  # no bus feed imported: nothing to warm
+    except Exception:  # cold caches are only slower; requests will build them and report any real fault
+        logging.getLogger(__name__).exception("warming the indexes failed")
 
 
 def _start_notifier(settings: Settings) -> Any:
