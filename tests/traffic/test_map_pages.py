@@ -11,26 +11,9 @@ import pytest
 
 from smartcity.traffic import service
 from tests.conftest import bearer, web_login
+from tests.traffic.test_state import NETWORK  # the same four segments in Huangpu
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Three arterial and expressway segments in Huangpu (south of Nanjing East Road) and a branch road beside them
-NETWORK = {
-    "type": "FeatureCollection",
-    "features": [
-        {"type": "Feature", "properties": {"id": "A1", "name": "九江路", "road_class": "arterial",
-                                           "free_flow_kmh": 50, "direction": "forward"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4700, 31.2350], [121.4800, 31.2350]]}},
-        {"type": "Feature", "properties": {"id": "A2", "name": "九江路", "road_class": "arterial",
-                                           "free_flow_kmh": 50, "direction": "forward"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4800, 31.2350], [121.4900, 31.2350]]}},
-        {"type": "Feature", "properties": {"id": "E1", "name": "延安高架", "road_class": "expressway",
-                                           "free_flow_kmh": 80, "direction": "forward"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4700, 31.2300], [121.4900, 31.2300]]}},
-        {"type": "Feature", "properties": {"id": "B1", "name": "汉口路", "road_class": "branch",
-                                           "free_flow_kmh": 30, "direction": "both"},
-         "geometry": {"type": "LineString", "coordinates": [[121.4700, 31.2330], [121.4800, 31.2330]]}},
-    ],
-}  # fmt: skip
 # Speeds of A1, A2, E1, B1 in three cycles of today: all free-flowing (畅通) at 08:00, A1 中度拥堵 at 08:05,
 # both arterials 严重拥堵 and the branch road without data at 08:10.
 SPEEDS = ([45.0, 45.0, 70.0, 40.0], [18.0, 45.0, 70.0, 30.0], [10.0, 10.0, 70.0, np.nan])
