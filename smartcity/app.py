@@ -34,6 +34,7 @@ from smartcity.kpi import api as kpi_api
 from smartcity.kpi import pages as kpi_pages
 from smartcity.ops import api as ops_api
 from smartcity.ops import pages as ops_pages
+from smartcity.ops import relay as ops_relay
 from smartcity.places import api as places_api
 from smartcity.places import ogcapi
 from smartcity.places import pages as places_pages
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.env != "test":  # build the point→grid index now rather than on the first request
             threading.Thread(target=_warm_indexes, args=(database,), name="warm-indexes", daemon=True).start()
         notifier = _start_notifier(settings)
+        relay = _app.state.relay = ops_relay.start(settings.database_url)  # other processes' changes, live
         feeds = _start_demo_feeds(database) if settings.demo_feeds else None
         schedule = _Schedule(database) if settings.run_schedule else None
         if schedule is not None:
@@ -166,6 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feeds.stop()
         if notifier is not None:
             notifier.stop()
+        if relay is not None:
+            relay.stop()
         database.dispose()
 
     app = FastAPI(

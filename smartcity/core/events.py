@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from smartcity.core.db import utcnow
+from smartcity.core.pending import Pending
 
 LOGGER = logging.getLogger(__name__)
-_PENDING = "pending_events"
 
 Handler = Callable[["DomainEvent"], None]
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
@@ -70,15 +69,19 @@ def emit(session: Session, name: str, **payload: Any) -> DomainEvent:
     """Record an event in the session's transaction; it is delivered after commit, dropped on rollback.
     Reactions registered with :func:`react` run now, in the same transaction (their errors propagate)."""
     domain_event = DomainEvent(name, payload, session.info.get("actor", "system"))
-    session.info.setdefault(_PENDING, []).append(domain_event)
+    _PENDING.add(session, domain_event)
     for handler in _in_transaction.get(name, []):
         handler(session, domain_event)
     return domain_event
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _deliver(session: Session) -> None:
-    for domain_event in session.info.pop(_PENDING, []):
+def pending(session: Session) -> list[DomainEvent]:
+    """The events recorded in the session's open transaction, to be delivered when it commits."""
+    return _PENDING.items(session)
+
+
+def _deliver(committed: list[DomainEvent]) -> None:
+    for domain_event in committed:
         for handler in [*_subscribers.get(domain_event.name, []), *_subscribers.get("*", [])]:
             try:
                 handler(domain_event)
@@ -86,6 +89,4 @@ def _deliver(session: Session) -> None:
                 LOGGER.exception("subscriber %r failed on %s", handler, domain_event.name)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _drop(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+_PENDING: Pending[DomainEvent] = Pending("pending_events", committed=_deliver)

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from smartcity.config import Settings
 from smartcity.core.errors import Problem
+from smartcity.core.pending import Pending
 
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is plenty; larger ones are refused (decompression bombs)
-_PENDING_FILES = "photo_files_written"
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def write(session: Session, settings: Settings, folder: str, image: CleanImage) 
     target = Path(settings.media_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(image.data)
-    session.info.setdefault(_PENDING_FILES, []).append(target)
+    _FILES_WRITTEN.add(session, target)
     return str(relative)
 
 
@@ -83,12 +82,9 @@ def read_path(settings: Settings, relative: str) -> Path:
     return Path(settings.media_dir) / relative
 
 
-@event.listens_for(Session, "after_rollback")
-def _remove_unrecorded_files(session: Session) -> None:
-    for path in session.info.pop(_PENDING_FILES, []):
-        Path(path).unlink(missing_ok=True)
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
-@event.listens_for(Session, "after_commit")
-def _forget_recorded_files(session: Session) -> None:
-    session.info.pop(_PENDING_FILES, None)
+_FILES_WRITTEN: Pending[Path] = Pending("photo_files_written", dropped=_remove)  # kept when the rows commit

@@ -2,9 +2,10 @@
 of this process, and the figures each client is sent — computed once per scope, area and language however many
 screens show them.
 
-The events come from ``core.events`` after commit (a rolled-back change is never announced). Every client also
-gets fresh figures every ``SMARTCITY_OPS_REFRESH_SECONDS``: that is how changes made in *another* app process
-(production runs several) and changes that emit no event (time passing deadlines, a new traffic cycle) arrive.
+The events come from ``core.events`` after commit (a rolled-back change is never announced); on PostgreSQL those
+committed by *other* processes (production runs several app processes and workers) arrive through
+``ops.relay``. Every client also gets fresh figures every ``SMARTCITY_OPS_REFRESH_SECONDS``: that is how changes
+that emit no event (time passing deadlines, a new traffic cycle) arrive, and any process's changes on SQLite.
 """
 
 from __future__ import annotations
@@ -97,10 +98,13 @@ class Hub:
 
     def on_event(self, event: events.DomainEvent) -> None:
         topic = topic_of(event.name)
-        if topic is None:
-            return
-        self.generation += 1
+        if topic is not None:
+            self.announce(topic)
+
+    def announce(self, topic: str) -> None:
+        """Wake every listener with ``topic``; from any thread (a request's after commit, the relay's)."""
         with self._lock:
+            self.generation += 1
             listeners = list(self._listeners)
         for listener in listeners:
             try:
