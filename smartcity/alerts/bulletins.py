@@ -359,6 +359,17 @@ def listing(session: Session, state: str | None = None) -> list[Bulletin]:
     return list(session.scalars(statement.limit(500)))
 
 
+def published_between(session: Session, start: datetime, end: datetime, kind: str = "alert") -> list[Bulletin]:
+    """Every bulletin of ``kind`` published in [start, end), oldest first — all of them, for counting."""
+    statement = (
+        select(Bulletin)
+        .where(Bulletin.state == "published", Bulletin.kind == kind)
+        .where(Bulletin.published_at >= start, Bulletin.published_at < end)
+        .order_by(Bulletin.published_at, Bulletin.id)
+    )
+    return list(session.scalars(statement))
+
+
 def as_json(bulletin: Bulletin) -> dict[str, Any]:
     iso = lambda t: t.isoformat() if t else None  # noqa: E731
     return {

@@ -246,11 +246,7 @@ def warnings_published(session: Session, when: Window, params: Mapping[str, Any]
     area names it."""
     from smartcity.alerts import bulletins
 
-    published = [
-        b
-        for b in bulletins.listing(session, state="published")
-        if b.kind == "alert" and b.published_at is not None and when.start <= b.published_at < when.end
-    ]
+    published = bulletins.published_between(session, when.start, when.end)
     areas: tuple[AreaFigure, ...] = ()
     if detail:
         counts: dict[str, int] = {}

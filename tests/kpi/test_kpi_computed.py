@@ -171,3 +171,25 @@ def test_snapshots_keep_a_years_values_and_the_report_reads_them(
     last_year = next(i for sec in past["sections"] for i in sec["indicators"] if i["code"] == "warnings_published")
     assert last_year["latest"]["value"] == 0 and last_year["latest"]["origin"] == "live"  # recomputed: none then
     assert refused.exit_code == 1 and "2010" in refused.output
+
+
+def test_every_warning_of_the_window_is_counted_not_only_the_newest_page(database) -> None:
+    from smartcity.alerts.models import Bulletin
+
+    when = computed.window()
+    start = when.start
+
+    def bulletin(n: int, **fields) -> Bulletin:  # type: ignore[no-untyped-def]
+        return Bulletin(**{"state": "published", "hazard": "rainstorm", "colour": "yellow", "area_desc": "黄浦区",
+                           "onset": start, "expires": start, "headline": f"暴雨 {n}", "description": "-",
+                           "drafted_by": "test", "published_at": start + timedelta(hours=n),
+                           "area_codes": '["310101"]', **fields})  # fmt: skip
+
+    with database.session(actor="test") as s:
+        s.add_all(bulletin(n) for n in range(620))  # more than a listing page (500)
+        s.add_all([bulletin(700, kind="update"), bulletin(701, state="draft"),
+                   bulletin(0, published_at=start - timedelta(seconds=1))])  # fmt: skip
+    with database.session() as s:
+        reading = computed.SOURCES["warnings_published"].function(s, when, {}, True)
+    assert reading.value == 620
+    assert [(a.area_code, a.value) for a in reading.areas] == [("310101", 620)]
