@@ -24,6 +24,10 @@ plan indicators from cold sources) and one map click (the grid index) before any
    than 2 s or a client gets nothing within 10 s. Reference: the same N clients each asking
    `GET /api/ops/figures` once, at most 10 requests in flight as the streams are opened (what polling screens
    would cost the server per refresh).
+3. relay (PostgreSQL only; SQLite has no notifications) — --relay-screens clients on one app process, the same
+   change made through a second app process on the same database: the delay until every screen hears of it
+   (PostgreSQL NOTIFY → the first process's LISTEN connection → its screens), beside the change made through the
+   screens' own process; --runs changes each.
 """
 
 from __future__ import annotations
@@ -280,7 +284,7 @@ class Step:
         return max(self.delays) if self.delays else float("inf")
 
 
-async def sse_step(base: str, key: str, n: int) -> Step:
+async def sse_step(base: str, key: str, n: int, writer_base: str | None = None) -> Step:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(None, connect=60)
     connected = [asyncio.Event() for _ in range(n)]
@@ -324,7 +328,7 @@ async def sse_step(base: str, key: str, n: int) -> Step:
         await asyncio.sleep(0.5)
         body = {"kind": "event", "class_code": "0102", "description": "bench: 积水", "lon": PEOPLES_SQUARE[0],
                 "lat": PEOPLES_SQUARE[1]}  # fmt: skip
-        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=60) as writer:
+        async with httpx.AsyncClient(base_url=writer_base or base, headers={"X-API-Key": key}, timeout=60) as writer:
             armed["at"] = time.perf_counter()
             response = await writer.post("/api/cases", json=body)
             answered_s = time.perf_counter() - armed["at"]
@@ -377,6 +381,21 @@ def sse_figures(base: str, key: str, steps: list[int]) -> None:
           + ("" if served != steps[-1] else " (the largest step tried; try more with --clients)"))  # fmt: skip
 
 
+def relay_figures(base: str, other: str, key: str, screens: int, runs: int) -> None:
+    """The change made through a second app process: it reaches the first one's screens through PostgreSQL's
+    NOTIFY (ops/relay.py) — beside the same change made through the screens' own process."""
+    print(f"\n3. A change made through another app process ({screens} screens on the first; {runs} runs each)")
+    for label, writer in (("through the screens' own process", base), ("through a second app process", other)):
+        delays = []
+        for _ in range(runs):
+            step = asyncio.run(sse_step(base, key, screens, writer_base=writer))
+            delays.extend(step.delays)
+            if step.lost:
+                print(f"    {step.lost} screens never heard of the change")
+        print(f"  {label:<36} delay p50 {ms(statistics.median(delays) * 1000):>8}, "
+              f"worst {ms(max(delays) * 1000):>8}")  # fmt: skip
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -385,11 +404,12 @@ def main() -> None:
     parser.add_argument("--database-url", help="reuse this database (the demo is loaded into it when missing)")
     parser.add_argument("--runs", type=int, default=5, help="page loads per page")
     parser.add_argument("--clients", default="10,50,100,200,500,1000,2000,5000,10000", help="SSE clients per step")
-    parser.add_argument("--only", default="browser,sse", help="browser, sse or both")
+    parser.add_argument("--only", default="browser,sse,relay", help="browser, sse, relay (PostgreSQL only)")
+    parser.add_argument("--relay-screens", type=int, default=100, help="screens on the first process (relay)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ops-"))
     url = args.database_url or f"sqlite:///{workdir / 'demo.db'}"
-    app = App(url)
+    app, other = App(url), App(url)
     try:
         ensure_demo(url, workdir)
         key = bench_account(url)
@@ -401,8 +421,12 @@ def main() -> None:
             browser_figures(app.base, args.runs)
         if "sse" in only:
             sse_figures(app.base, key, [int(n) for n in args.clients.split(",") if n])
+        if "relay" in only and url.startswith("postgresql"):
+            other.start()
+            relay_figures(app.base, other.base, key, args.relay_screens, args.runs)
     finally:
         app.stop()
+        other.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

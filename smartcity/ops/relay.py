@@ -73,6 +73,7 @@ class Relay(threading.Thread):
         self.conninfo, self.hub, self.origin = conninfo(database_url), hub, origin
         self.stopping, self.listening = threading.Event(), threading.Event()
         self.heard = 0
+        self.backend_pid: int | None = None  # the server process of the listening connection
 
     def stop(self, wait: float = 0.0) -> None:
         """Stop listening; the thread ends within ``POLL_SECONDS`` (waited for up to ``wait`` seconds)."""
@@ -98,6 +99,7 @@ class Relay(threading.Thread):
     def _listen(self, reconnecting: bool) -> None:
         with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
+            self.backend_pid = conn.info.backend_pid
             self.listening.set()
             if reconnecting:  # what was announced while we were away is lost: every screen refreshes once
                 for topic in ALL_TOPICS:
