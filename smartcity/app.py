@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.env != "test":  # build the point→grid index now rather than on the first request
             threading.Thread(target=_warm_indexes, args=(database,), name="warm-indexes", daemon=True).start()
         notifier = _start_notifier(settings)
-        _app.state.sqlite_gate = asyncio.Lock() if settings.is_sqlite else None  # see core.deps._sqlite_turn
+        _app.state.session_gate = asyncio.Semaphore(database.request_slots)  # see core.deps._take_turn
         relay = _app.state.relay = ops_relay.start(settings.database_url)  # other processes' changes, live
         feeds = _start_demo_feeds(database) if settings.demo_feeds else None
         schedule = _Schedule(database) if settings.run_schedule else None

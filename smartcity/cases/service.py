@@ -18,7 +18,7 @@ from smartcity.cases.models import Case, CaseEvent
 from smartcity.cases.workflow import ACTIONS, FINAL, NEEDS_VERIFICATION, SOURCES, Action, State
 from smartcity.config import Settings
 from smartcity.core import events
-from smartcity.core.db import utcnow
+from smartcity.core.db import serialise, utcnow
 from smartcity.core.errors import Conflict, NotFound, Problem
 from smartcity.places import layers, lookup
 from smartcity.security import Principal
@@ -34,7 +34,10 @@ def _number(session: Session, now: datetime, attempt: int) -> str:
 
 
 def _insert_numbered(session: Session, case: Case, now: datetime) -> None:
-    """Give the case the day's next number; two reports at the same moment retry instead of failing."""
+    """Give the case the day's next number. Reports number one at a time (on PostgreSQL, many reports at once
+    otherwise all counted the same committed cases and retried each other out); the retry stays for a number
+    taken by other means (an import)."""
+    serialise(session, "cases.number")
     for attempt in range(20):
         case.number = _number(session, now, attempt)
         try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -79,7 +80,19 @@ def make_engine(settings: Settings) -> Engine:
         # two writers queue on the busy timeout rather than failing mid-transaction.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+
+
+POOL_SIZE, POOL_OVERFLOW = 10, 20  # PostgreSQL connections a process keeps, and may open beyond them
+POOL_RESERVE = 5  # connections left to the work of a process that is not a request's session (live figures, workers)
+
+
+def serialise(session: Session, name: str) -> None:
+    """Until the session's transaction ends, no other transaction passes ``serialise`` with the same ``name``:
+    for "read the highest, write the next" steps such as the day's case numbers. SQLite transactions hold the
+    write lock already (``BEGIN IMMEDIATE``); PostgreSQL takes a transaction-scoped advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(name.encode())})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -113,6 +126,12 @@ class Database:
             raise
         finally:
             session.close()
+
+    @property
+    def request_slots(self) -> int:
+        """How many requests of a process may hold a session at once: one on SQLite (one writer at a time, and
+        every transaction takes the write lock), on PostgreSQL the pool's connections less a reserve."""
+        return 1 if self.settings.is_sqlite else POOL_SIZE + POOL_OVERFLOW - POOL_RESERVE
 
     def dispose(self) -> None:
         self.engine.dispose()

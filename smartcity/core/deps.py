@@ -21,15 +21,16 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def _sqlite_turn(request: Request) -> AsyncIterator[None]:
-    """On SQLite, requests take turns holding a session, waiting on the event loop rather than in the thread pool.
+async def _take_turn(request: Request) -> AsyncIterator[None]:
+    """Requests wait for a session on the event loop, not in the thread pool: at most ``Database.request_slots``
+    hold one at a time.
 
-    Every SQLite transaction takes the database's write lock with its first query (``BEGIN IMMEDIATE``), and a
-    request's steps (dependencies, handler, commit) each need a thread of the pool. Left to wait in threads, a
-    burst of more requests than the pool has threads filled the pool with requests waiting for the lock while
-    the lock's holder waited for a thread: every request stalled for the busy timeout (30 s), then failed. The
-    lock serialised these requests anyway; now the queue is outside the pool. PostgreSQL has no gate."""
-    gate: asyncio.Lock | None = getattr(request.app.state, "sqlite_gate", None)
+    A request's steps (dependencies, handler, commit) each need a thread of the pool, and its session holds what
+    it took with its first query — on SQLite the write lock (``BEGIN IMMEDIATE``), on PostgreSQL a connection of
+    the engine's pool. Left to wait in threads, a burst of more requests than the pool has threads filled the pool
+    with requests waiting for the lock or a connection while their holders waited for a thread: every request
+    stalled for the 30 s timeout, then failed."""
+    gate: asyncio.Semaphore | None = getattr(request.app.state, "session_gate", None)
     if gate is None:
         yield
         return
@@ -37,7 +38,7 @@ async def _sqlite_turn(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def get_session(request: Request, _turn: Annotated[None, Depends(_sqlite_turn, scope="function")]) -> Iterator[Session]:
+def get_session(request: Request, _turn: Annotated[None, Depends(_take_turn, scope="function")]) -> Iterator[Session]:
     """One session per request: committed when the handler returns, rolled back when it raises."""
     database: Database = request.app.state.database
     with database.session(actor="anonymous") as session:

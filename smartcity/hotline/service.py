@@ -22,7 +22,7 @@ from smartcity.cases.workflow import FINAL as CASE_FINAL
 from smartcity.cases.workflow import State as CaseState
 from smartcity.config import Settings
 from smartcity.core import events, images
-from smartcity.core.db import utcnow
+from smartcity.core.db import serialise, utcnow
 from smartcity.core.errors import Conflict, NotFound, Problem
 from smartcity.hotline import catalogue, photos
 from smartcity.hotline.models import CHANNELS, ORDER_TYPES, SATISFACTION, URGENCIES, Matter, OrderEvent, WorkOrder
@@ -157,7 +157,9 @@ def _title_from(description: str) -> str:
 
 
 def _insert_numbered(session: Session, order: WorkOrder, now: datetime) -> None:
-    """H + date + six-digit sequence of the day; concurrent intakes retry rather than share a number."""
+    """H + date + six-digit sequence of the day; intakes number one at a time (see cases.service), and retry if
+    a number was taken by other means."""
+    serialise(session, "hotline.number")
     prefix = "H" + now.strftime("%Y%m%d")
     for attempt in range(30):
         count = session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.number.startswith(prefix)))

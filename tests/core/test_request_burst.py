@@ -1,5 +1,6 @@
-"""A burst of simultaneous requests, more than the thread pool has threads, is answered — on SQLite the requests
-take turns for the database outside the pool (core.deps._sqlite_turn) instead of stalling for the busy timeout."""
+"""A burst of simultaneous requests, more than the thread pool has threads, is answered: the requests take turns
+for a session outside the pool (core.deps._take_turn) instead of stalling for the lock's or the connection pool's
+timeout."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 
 from tests.conftest import bearer
 
-BURST = 100  # the pool has 40 threads; the SQLite engine's connection pool 15
+BURST = 100  # the thread pool has 40 threads; the engine's connection pool 15 (SQLite) or 30 (PostgreSQL)
 
 
 def _burst(base: str, headers: dict[str, str], method: str, path: str, body: Any = None) -> list[int | str]:
