@@ -42,3 +42,13 @@ def test_a_burst_of_writes_is_answered_and_each_lands_once(client, live_server, 
     assert answers == [201] * BURST
     listed = client.get("/api/cases", params={"limit": 1}, headers=bearer(client, "supervisor"))
     assert listed.json()["total"] == BURST
+
+
+def test_a_burst_of_hotline_orders_gets_one_number_each(client, live_server, hotline_setup) -> None:
+    from tests.hotline.test_orders import CALLER
+
+    order = {"order_type": "complaint", "description": "小区楼下广场舞噪音太大，晚上十点后仍未停止", **CALLER}
+    answers = _burst(live_server, bearer(client, "operator"), "POST", "/api/hotline/orders", order)
+    assert answers == [201] * BURST
+    listed = client.get("/api/hotline/orders", params={"limit": 1}, headers=bearer(client, "supervisor"))
+    assert listed.json()["total"] == BURST
