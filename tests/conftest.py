@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from smartcity.app import create_app
@@ -72,6 +73,19 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     db: Database = request.getfixturevalue("database")
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    for attempt in range(5):
+        try:
+            _empty(db, tables)
+            return
+        except OperationalError as error:
+            # A browser test's page may still have a request running in the live server: on PostgreSQL its
+            # locks and TRUNCATE's can deadlock, and TRUNCATE is the one cancelled. Once the request ends it passes.
+            if "deadlock detected" not in str(error) or attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def _empty(db: Database, tables: list[str]) -> None:
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
