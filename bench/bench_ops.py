@@ -37,8 +37,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import free_port, percentile, stop, wait_http
 
 from smartcity.config import Settings
 from smartcity.core.db import Database, upgrade
@@ -78,42 +77,6 @@ PAGE_METRICS = """() => {
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(len(ordered) * share) - 1))]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before answering {url}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 def ms(value: float | None) -> str:
@@ -184,7 +147,7 @@ class App:
             env=env,
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{port}"
-        wait_http(f"{self.base}/healthz", self.process)
+        wait_http(f"{self.base}/healthz", self.process, seconds=120)
 
     def stop(self) -> None:
         stop(self.process)

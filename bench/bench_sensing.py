@@ -82,6 +82,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import free_port, percentile, stop, wait_http
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -112,48 +113,12 @@ WORKLOADS = ("ingest", "mqtt", "query")
 # ---------------------------------------------------------------- small helpers
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(len(ordered) * share) - 1))]
-
-
 def row(label: str, value: str, reference: str = "") -> None:
     print(f"  {label:<54} {value:>30}   {reference}")
 
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before answering {url}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 @contextlib.contextmanager
