@@ -69,6 +69,10 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+POOL_SIZE, POOL_OVERFLOW = 10, 20  # PostgreSQL connections a process keeps, and may open beyond them
+POOL_RESERVE = 5  # connections left to the work of a process that is not a request's session (live figures, workers)
+
+
 def make_engine(settings: Settings) -> Engine:
     """An engine for the configured database; SQLite gets WAL, foreign keys and a busy timeout."""
     url = settings.database_url
@@ -81,10 +85,6 @@ def make_engine(settings: Settings) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
-
-
-POOL_SIZE, POOL_OVERFLOW = 10, 20  # PostgreSQL connections a process keeps, and may open beyond them
-POOL_RESERVE = 5  # connections left to the work of a process that is not a request's session (live figures, workers)
 
 
 def serialise(session: Session, name: str) -> None:
