@@ -44,6 +44,7 @@ from smartcity.security import api as security_api
 from smartcity.security import pages as security_pages
 from smartcity.sensing import api as sensing_api
 from smartcity.sensing import pages as sensing_pages
+from smartcity.sensing.window import WindowCache
 from smartcity.traffic import api as traffic_api
 from smartcity.traffic import pages as traffic_pages
 from smartcity.traffic import transit_api
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: apidocs.openapi_with_security(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.database = database
+    app.state.sta_window_cache = WindowCache(settings.sta_read_cache_mb * 2**20)  # see sensing/window.py
     app.state.templates = make_environment()
     install_error_handlers(app, html_renderer=html_error)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         15, gt=0, description="an active alarm left unacknowledged escalates one level per this many minutes"
     )
     alarm_escalation_levels: int = Field(3, ge=0, description="how many times an unacknowledged alarm escalates")
+    sta_read_cache_mb: int = Field(
+        256,
+        ge=0,
+        description="memory per app process for rendered hours of SensorThings chart reads (0: off; docs/sensing.md)",
+    )
     sta_retention_days: int = Field(
         0, ge=0, description="keep observations this many days (0: forever); applied by `smartcity sensing maintain`"
     )

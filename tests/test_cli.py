@@ -210,3 +210,26 @@ def test_sensing_bind_and_broker_acl(run, tmp_path, client, city) -> None:
     assert "user bridge\ntopic readwrite #" in text and "user device\n" in text
     assert "topic write v1.1/Datastreams(1)/Observations" in text
     assert run("sensing", "mqtt-bridge").exit_code == 2  # no broker configured
+
+
+def test_sensing_rebuild_hours(run, client, database, city) -> None:
+    """Observations written with SQL by hand get their hours' revisions back from the command."""
+    from sqlalchemy import func, select, text
+
+    from smartcity.sensing.models import ObservationHour
+    from tests.conftest import bearer
+    from tests.sensing.test_sta import STA, _station
+
+    headers = bearer(client, "supervisor")
+    thing = client.post(f"{STA}/Things", json=_station("外白渡桥站", 121.49, 31.245), headers=headers).json()
+    stream = client.get(f"{STA}/Things({thing['@iot.id']})/Datastreams").json()["value"][0]["@iot.id"]
+    body = [{"Datastream": {"@iot.id": stream}, "components": ["phenomenonTime", "result"],
+             "dataArray": [["2026-01-01T00:10:00Z", 1.0], ["2026-01-01T02:10:00Z", 2.0]]}]  # fmt: skip
+    assert client.post(f"{STA}/CreateObservations", json=body, headers=headers).status_code == 201
+    with database.session() as session:
+        session.execute(text("DELETE FROM sta_observation_hour"))
+    rebuilt = run("sensing", "rebuild-hours")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "2 hours" in rebuilt.output
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ObservationHour)) == 2

@@ -18,6 +18,7 @@ from smartcity.core.deps import SessionDep
 from smartcity.core.errors import NotFound, Problem
 from smartcity.security import Principal, grant, readable, require
 from smartcity.sensing import ingest, query, service
+from smartcity.sensing import window as sta_window
 from smartcity.sensing.entities import SETS, EntitySet, Nav
 
 grant("sensing.read", "read the sensing hub's entities and observations", "supervisor", "dispatcher", "operator",
@@ -163,6 +164,14 @@ def _read_one(target: Target, writer: query.Writer, options: query.Options) -> R
 def _read_many(
     request: Request, session: SessionDep, target: Target, writer: query.Writer, options: query.Options
 ) -> Response:
+    window = sta_window.recognise(target.entity.name, target.link, target.ref, options)
+    if window is not None:
+        cache: sta_window.WindowCache = request.app.state.sta_window_cache
+        served = cache.read(session, window, target.condition, options, writer)
+        if served is not None:
+            value, total = served
+            body = {"@iot.count": total, "value": value} if options.count else {"value": value}
+            return Response(orjson.dumps(body), media_type="application/json")
     statement, count = query.collection_query(target.entity, options, writer.dialect, target.condition)
     rows, more = query.page(session, statement, options)
     body: dict[str, Any] = {}

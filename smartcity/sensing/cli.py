@@ -69,6 +69,21 @@ def maintain() -> None:
         )
 
 
+@app.command("rebuild-hours")
+def rebuild_hours() -> None:
+    """Make the hours' revisions again from the observations (sta_observation_hour). Run it after writing
+    observations with SQL by hand, outside the platform: chart reads keep rendered hours only while their
+    revision stands (docs/sensing.md)."""
+    from smartcity.cli import _database
+    from smartcity.core import audit
+    from smartcity.sensing import hours
+
+    with _database().session(actor="cli") as session:
+        made = hours.rebuild(session.connection())
+        audit.append(session, "sensing.hours_rebuilt", hours.TABLE, None, after={"hours": made})
+    typer.echo(f"{made} hours of observations have a new revision; app processes render them again on next read.")
+
+
 @app.command("mqtt-bridge")
 def mqtt_bridge() -> None:
     """Run the MQTT ingest bridge (SMARTCITY_MQTT_URL): store devices' observations, acknowledging each

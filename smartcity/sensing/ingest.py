@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from smartcity.core import audit, events
+from smartcity.sensing import hours
 from smartcity.sensing.models import FeatureOfInterest, Stream, thing_location
 from smartcity.sensing.service import (
     _bad,
@@ -334,7 +335,9 @@ def _insert_postgresql(connection: Connection, values: list[tuple[Any, ...]]) ->
 def _record(session: Session, stored: list[tuple[int, Row]], via: str, multi: set[int]) -> None:
     """What follows a write: extents and latest values, the audit record, the event."""
     extents: dict[int, list[Any]] = {}  # stream: [first start, last end, newest start, its result]
+    touched: set[tuple[int, str]] = set()
     for _, (_, stream, moment, _, result) in stored:
+        touched.add((stream, moment.text[:13]))  # the text starts with the start's UTC hour: hours.hour_of
         start = moment.start
         end = moment.end or start
         extent = extents.get(stream)
@@ -349,6 +352,7 @@ def _record(session: Session, stored: list[tuple[int, Row]], via: str, multi: se
             extent[2], extent[3] = start, result
     for stream, (first, last, newest, result) in extents.items():
         _extend_datastream(session, stream, first, last, None, (newest, json.dumps(result)))
+    hours.touch(session, touched)
     datastreams = sorted(extents)
     # one record per batch: the datastreams are listed in the record, not in its (short) object id
     audit.append(session, EVENT, "sta_datastream", f"{len(extents)} datastreams",

@@ -178,6 +178,21 @@ class Observation(Base):
     )
 
 
+class ObservationHour(Base):
+    """The hours of a series that hold observations, each with a revision that every write to that hour
+    (insert, change, delete) replaces in the same transaction (``hours.touch``): a process may keep what it
+    rendered of an hour for as long as the revision stays the same (``window.WindowCache``)."""
+
+    __tablename__ = "sta_observation_hour"
+    __audited__ = False  # derived from sta_observation; the writes themselves are audited
+
+    datastream_id: Mapped[int] = mapped_column(
+        ForeignKey("sta_datastream.id", ondelete="CASCADE"), primary_key=True
+    )  # or a MultiDatastream's
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)  # UTC, "2026-12-02T06"
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
 class ThingDevice(Base):
     """Which device account may write a Thing's observations (a device writes only its own Things)."""
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from smartcity.core import audit
 from smartcity.core.db import Database
+from smartcity.sensing import hours
 from smartcity.sensing.models import Observation, Stream
 
 TABLE = "sta_observation"
@@ -130,6 +131,8 @@ def maintain(database: Database, retention_days: int, now: datetime | None = Non
                 ).rowcount
         elif cutoff is not None:
             deleted = session.execute(delete(Observation).where(Observation.phenomenon_time_start < cutoff)).rowcount
+        if cutoff is not None:
+            hours.forget_before(session, cutoff)
         if dropped or deleted:
             _refresh_extents(session)
             audit.append(session, "sensing.retention_applied", TABLE, None,

@@ -652,10 +652,14 @@ class Writer:
         return written
 
     def readings(self, readings: Readings) -> orjson.Fragment:
-        """The JSON array ``observations`` would write for ``Readings``, made by joining strings: orjson writes
-        the ids and the numbers (one call for each column), the rest are the same pieces every row."""
+        """The JSON array ``observations`` would write for ``Readings``."""
+        return orjson.Fragment(f"[{self.readings_text(readings)}]")
+
+    def readings_text(self, readings: Readings) -> str:
+        """The items of that array (no brackets), made by joining strings: orjson writes the ids and the numbers
+        (one call for each column), the rest are the same pieces every row."""
         if not readings.ids:
-            return orjson.Fragment("[]")
+            return ""
         prefix = _json_text(f"{self.base}/Observations(")
         ids, results = _json_items(readings.ids), _json_items(readings.results)
         before, after = self._series_pieces(readings.streams, prefix)
@@ -667,9 +671,9 @@ class Writer:
             ids, after,
             ids, repeat(')/FeatureOfInterest"},{"@iot.id":'),  # one row's end and the next one's start
         )  # fmt: skip
-        text = list(chain(('[{"@iot.id":',), chain.from_iterable(pieces)))
-        text[-1] = ')/FeatureOfInterest"}]'  # the last row's end
-        return orjson.Fragment("".join(text))
+        text = list(chain(('{"@iot.id":',), chain.from_iterable(pieces)))
+        text[-1] = ')/FeatureOfInterest"}'  # the last row's end
+        return "".join(text)
 
     def _series_pieces(self, streams: tuple[int, ...], prefix: str) -> tuple[Iterator[str], Iterator[str]]:
         """Each row's pieces around its id in its series' link: ``Datastream`` or ``MultiDatastream``."""
@@ -736,7 +740,7 @@ def data_array(rows: list[Any], options: Options, writer: Writer) -> list[dict[s
     if unknown:
         raise QueryError("$select", f"unknown components {', '.join(unknown)}")
     if isinstance(rows, Readings):
-        return [_data_array_group(writer, stream, components, len(part), _reading_arrays(part))
+        return [data_array_group(writer, stream, components, len(part), _reading_arrays(part))
                 for stream, part in _by_stream(rows)]  # fmt: skip
     groups: dict[int, list[list[Any]]] = {}
     props = [None if c in ("id", "@iot.id") else entity.prop(c) for c in components]  # looked up once, not per row
@@ -750,11 +754,11 @@ def data_array(rows: list[Any], options: Options, writer: Writer) -> list[dict[s
             values = [row.id if p is None else prop_value(p, row) for p in props]
             groups.setdefault(row.datastream_id, []).append(values)
     return [
-        _data_array_group(writer, datastream, components, len(values), values) for datastream, values in groups.items()
+        data_array_group(writer, datastream, components, len(values), values) for datastream, values in groups.items()
     ]
 
 
-def _data_array_group(writer: Writer, stream: int, components: list[str], count: int, values: Any) -> dict[str, Any]:
+def data_array_group(writer: Writer, stream: int, components: list[str], count: int, values: Any) -> dict[str, Any]:
     """One series' part of a dataArray answer."""
     series = writer.stream_set(stream)
     return {
@@ -807,6 +811,10 @@ class Readings:
 
     def head(self, count: int) -> Readings:
         return Readings(self.ids[:count], self.times[:count], self.results[:count], self.streams[:count])
+
+    def slice(self, start: int, stop: int) -> Readings:
+        return Readings(self.ids[start:stop], self.times[start:stop], self.results[start:stop],
+                        self.streams[start:stop])  # fmt: skip
 
     def pick(self, positions: list[int]) -> Readings:
         columns = (self.ids, self.times, self.results, self.streams)
@@ -891,10 +899,15 @@ def _json_text(text: str) -> str:
 
 def _reading_arrays(readings: Readings) -> orjson.Fragment:
     """dataArray's default rows — ``[id, phenomenonTime, result]`` — for ``Readings``."""
+    return orjson.Fragment(f"[{reading_arrays_text(readings)}]")
+
+
+def reading_arrays_text(readings: Readings) -> str:
+    """The items of that array (no brackets)."""
     if not readings.ids:
-        return orjson.Fragment("[]")
+        return ""
     ids, results = _json_items(readings.ids), _json_items(readings.results)
     pieces = zip(ids, repeat(',"'), readings.times, repeat('",'), results, repeat("],["))
-    text = list(chain(("[[",), chain.from_iterable(pieces)))
-    text[-1] = "]]"  # the last row's end
-    return orjson.Fragment("".join(text))
+    text = list(chain(("[",), chain.from_iterable(pieces)))
+    text[-1] = "]"  # the last row's end
+    return "".join(text)

@@ -1,0 +1,262 @@
+"""A series' readings over a time window — the chart read (``Datastreams(1)/Observations?$filter=phenomenonTime
+ge … and phenomenonTime lt …&$orderby=phenomenonTime``) — served from what this process rendered before.
+
+The window is cut into UTC hours. An hour wholly inside it whose revision (``hours``) this process has rendered
+comes from memory as JSON text; everything else in the window — the partial hours at its ends, the hour being
+written now, hours without a revision — is read from the observations in one query and rendered as the general
+read renders it (``query.Readings``). Hours read that way which have a revision are kept for the next request,
+in a least-recently-used cache of ``SMARTCITY_STA_READ_CACHE_MB`` per process. The answer is the same bytes the
+general read writes (tests/sensing/test_window.py); any request this does not fit — another order, $skip,
+$select, $expand, more rows than $top, an observation that is not a bare reading — takes the general read.
+
+The revision is read before the rows, so a rendering is never older than the revision it is kept under."""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from smartcity.sensing import filter as stafilter
+from smartcity.sensing import query
+from smartcity.sensing.entities import SETS
+from smartcity.sensing.hours import TABLE, hour_of
+
+HOUR = timedelta(hours=1)
+MAX_HOURS = 24 * 35  # a month's chart and a little more; longer windows take the general read
+_TIME = stafilter.Path(("phenomenonTime",))
+_LOWER, _UPPER = {"ge", "gt"}, {"le", "lt"}
+_FLIPPED = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The recognised request: one Datastream's readings with phenomenonTime in [low, high) (or the bounds the
+    comparisons gave), oldest first."""
+
+    stream: int
+    low: datetime
+    low_inclusive: bool
+    high: datetime | None
+    high_inclusive: bool
+
+    def full_hours(self, now: datetime) -> list[datetime]:
+        """The starts of the UTC hours that lie wholly inside the window."""
+        first = self.low.replace(minute=0, second=0, microsecond=0)
+        if first < self.low or (first == self.low and not self.low_inclusive):
+            first += HOUR
+        end = self.high if self.high is not None else now + HOUR
+        count = int((end - first) / HOUR)  # hour h is inside when h + 1 h <= end
+        return [first + HOUR * n for n in range(max(count, 0))] if count <= MAX_HOURS else []
+
+
+def recognise(entity_name: str, link: Any, ref: bool, options: query.Options) -> Window | None:
+    """The Window a request asks for, or None when it is not a chart read of one Datastream."""
+    if entity_name != "Observations" or ref or link is None or link.parent_set.name != "Datastreams":
+        return None
+    if options.select or options.expand or options.skip or options.result_format not in (None, "dataArray"):
+        return None
+    if len(options.orderby) != 1 or not _is_time(options.orderby[0][0]) or options.orderby[0][1]:
+        return None
+    if options.filter is None:
+        return None
+    bounds: dict[str, tuple[datetime, bool] | None] = {"low": None, "high": None}
+    for term in _conjuncts(options.filter):
+        comparison = _comparison(term)
+        if comparison is None:
+            return None
+        op, moment = comparison
+        side = "low" if op in _LOWER else "high"
+        inclusive = op in ("ge", "le")
+        known = bounds[side]
+        if known is None or (moment > known[0] if side == "low" else moment < known[0]):
+            bounds[side] = (moment, inclusive)
+        elif moment == known[0]:
+            bounds[side] = (moment, known[1] and inclusive)
+    low, high = bounds["low"], bounds["high"]
+    if low is None:
+        return None
+    return Window(link.parent_id, low[0], low[1], high[0] if high else None, high[1] if high else False)
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if isinstance(node, stafilter.Binary) and node.op == "and":
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _comparison(node: Any) -> tuple[str, datetime] | None:
+    """(operator, time) of ``phenomenonTime <op> <date-time>`` (either way round), else None."""
+    if not isinstance(node, stafilter.Binary) or node.op not in _FLIPPED:
+        return None
+    left, right, op = node.left, node.right, node.op
+    if isinstance(left, stafilter.Literal):
+        left, right, op = right, left, _FLIPPED[op]
+    if not _is_time(left) or not isinstance(right, stafilter.Literal) or type(right.value) is not datetime:
+        return None
+    return op, right.value
+
+
+def _is_time(node: Any) -> bool:
+    return isinstance(node, stafilter.Path) and node.segments == _TIME.segments
+
+
+class WindowCache:
+    """Rendered hours: (series, hour, revision, format, base) → (rows, JSON text), least recently used out
+    first once the texts pass ``budget`` characters. Shared by the process's request threads."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.hits = self.misses = 0
+        self._items: OrderedDict[tuple[Any, ...], tuple[int, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[int, str] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: tuple[int, str]) -> None:
+        size = len(value[1]) + 200  # the key and the entry's own bookkeeping
+        if size > self.budget:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.used -= len(old[1]) + 200
+            self._items[key] = value
+            self.used += size
+            while self.used > self.budget:
+                _, dropped = self._items.popitem(last=False)
+                self.used -= len(dropped[1]) + 200
+
+    def count(self, hit: int, miss: int) -> None:
+        with self._lock:
+            self.hits += hit
+            self.misses += miss
+
+    def read(
+        self, session: Session, window: Window, condition: Any, options: query.Options, writer: query.Writer
+    ) -> tuple[Any, int] | None:
+        """The request's ``value`` and its row count, or None to take the general read. ``condition``: the
+        navigation's (the Datastream's observations)."""
+        if self.budget <= 0:
+            return None
+        now = datetime.now(UTC)
+        full = window.full_hours(now)
+        if not full:
+            return None
+        fmt = options.result_format or "json"
+        revisions = self._revisions(session, window.stream, full)
+        kept = {}
+        for hour, revision in revisions.items():
+            found = self.get((window.stream, hour, revision, fmt, writer.base))
+            if found is not None:
+                kept[hour] = found
+        live = self._read_rest(session, condition, options, writer, sorted(kept))
+        if live is None:
+            return None
+        parts, total = self._assemble(window, live, revisions, kept, fmt, writer)
+        top = options.top if options.top is not None else query.DEFAULT_TOP
+        if total > top:
+            return None
+        self.count(len(kept), len(revisions) - len(kept))
+        if fmt == "json":
+            return orjson.Fragment(f"[{','.join(parts)}]"), total
+        if total == 0:
+            return [], 0
+        rows = orjson.Fragment(f"[{','.join(parts)}]")
+        return [query.data_array_group(writer, window.stream, ["id", "phenomenonTime", "result"], total, rows)], total
+
+    @staticmethod
+    def _revisions(session: Session, stream: int, full: list[datetime]) -> dict[str, int]:
+        """The revision of each full hour that has one (hours without one are read from the observations)."""
+        found = session.execute(
+            text(f"SELECT hour, revision FROM {TABLE} WHERE datastream_id = :stream AND hour >= :low AND hour < :high"),
+            {"stream": stream, "low": hour_of(full[0]), "high": hour_of(full[-1] + HOUR)},
+        )
+        return dict(found.all())
+
+    @staticmethod
+    def _read_rest(
+        session: Session, link: Any, options: query.Options, writer: query.Writer, kept: list[str]
+    ) -> query.Readings | None:
+        """The window's readings outside the kept hours, oldest first, or None if one is not a bare reading
+        or there are more than $top."""
+        condition = options.filter
+        if kept:
+            condition = stafilter.Binary("and", condition, _outside(kept))
+        rest = query.Options(filter=condition, orderby=options.orderby, top=options.top)
+        statement, _ = query.collection_query(SETS["Observations"], rest, writer.dialect, link)
+        top = options.top if options.top is not None else query.DEFAULT_TOP
+        session.flush()
+        readings = query.read_readings(session, statement.limit(top + 1), writer.dialect)
+        if readings is None or len(readings) > top:
+            return None
+        return readings
+
+    def _assemble(
+        self,
+        window: Window,
+        live: query.Readings,
+        revisions: dict[str, int],
+        kept: dict[str, tuple[int, str]],
+        fmt: str,
+        writer: query.Writer,
+    ) -> tuple[list[str], int]:
+        """The answer's pieces in time order: kept hours as they are, the rest rendered, and the hours with a
+        revision rendered one by one and kept."""
+        render = writer.readings_text if fmt == "json" else query.reading_arrays_text
+        times, parts, total, position = live.times, [], 0, 0
+        for hour in sorted(revisions):
+            start = bisect_left(times, hour, position)
+            end = bisect_left(times, _next(hour), start)
+            if start > position:
+                parts.append(render(live.slice(position, start)))
+                total += start - position
+            piece = kept.get(hour)
+            if piece is None:
+                piece = (end - start, render(live.slice(start, end)))
+                self.put((window.stream, hour, revisions[hour], fmt, writer.base), piece)
+            if piece[0]:
+                parts.append(piece[1])
+                total += piece[0]
+            position = end
+        if position < len(times):
+            parts.append(render(live.slice(position, len(times))))
+            total += len(times) - position
+        return parts, total
+
+
+def _next(hour: str) -> str:
+    return hour_of(datetime.fromisoformat(f"{hour}:00+00:00") + HOUR)
+
+
+def _outside(kept: list[str]) -> Any:
+    """A $filter term: phenomenonTime in none of the kept hours (given sorted), adjacent hours merged."""
+    runs: list[list[datetime]] = []
+    for hour in kept:
+        start = datetime.fromisoformat(f"{hour}:00+00:00")
+        if runs and runs[-1][1] == start:
+            runs[-1][1] = start + HOUR
+        else:
+            runs.append([start, start + HOUR])
+    term: Any = None
+    for start, end in runs:
+        outside = stafilter.Binary(
+            "or",
+            stafilter.Binary("lt", _TIME, stafilter.Literal(start)),
+            stafilter.Binary("ge", _TIME, stafilter.Literal(end)),
+        )
+        term = outside if term is None else stafilter.Binary("and", term, outside)
+    return term
