@@ -169,9 +169,7 @@ def _read_many(
         cache: sta_window.WindowCache = request.app.state.sta_window_cache
         served = cache.read(session, window, target.condition, options, writer)
         if served is not None:
-            value, total = served
-            body = {"@iot.count": total, "value": value} if options.count else {"value": value}
-            return Response(orjson.dumps(body), media_type="application/json")
+            return Response(served, media_type="application/json")
     statement, count = query.collection_query(target.entity, options, writer.dialect, target.condition)
     rows, more = query.page(session, statement, options)
     body: dict[str, Any] = {}

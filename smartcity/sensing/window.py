@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -110,23 +111,23 @@ def _is_time(node: Any) -> bool:
 
 class WindowCache:
     """Rendered hours: (series, hour, revision, format, base) → (rows, JSON text), least recently used out
-    first once the texts pass ``budget`` characters. Shared by the process's request threads."""
+    first once the texts pass ``budget`` bytes. Shared by the process's request threads."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.used = 0
         self.hits = self.misses = 0
-        self._items: OrderedDict[tuple[Any, ...], tuple[int, str]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[int, str] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[int, bytes] | None:
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], value: tuple[int, str]) -> None:
+    def put(self, key: tuple[Any, ...], value: tuple[int, bytes]) -> None:
         size = len(value[1]) + 200  # the key and the entry's own bookkeeping
         if size > self.budget:
             return
@@ -147,36 +148,31 @@ class WindowCache:
 
     def read(
         self, session: Session, window: Window, condition: Any, options: query.Options, writer: query.Writer
-    ) -> tuple[Any, int] | None:
-        """The request's ``value`` and its row count, or None to take the general read. ``condition``: the
-        navigation's (the Datastream's observations)."""
+    ) -> bytes | None:
+        """The whole response body, or None to take the general read. ``condition``: the navigation's (the
+        Datastream's observations)."""
         if self.budget <= 0:
             return None
-        now = datetime.now(UTC)
-        full = window.full_hours(now)
+        full = window.full_hours(datetime.now(UTC))
         if not full:
             return None
         fmt = options.result_format or "json"
+        writer.kinds[window.stream] = "d"  # recognise() took only a Datastream's observations
         revisions = self._revisions(session, window.stream, full)
         kept = {}
         for hour, revision in revisions.items():
             found = self.get((window.stream, hour, revision, fmt, writer.base))
             if found is not None:
                 kept[hour] = found
-        live = self._read_rest(session, condition, options, writer, sorted(kept))
+        top = options.top if options.top is not None else query.DEFAULT_TOP
+        live = _read_rest(session, window, condition, options, writer, sorted(kept), top)
         if live is None:
             return None
         parts, total = self._assemble(window, live, revisions, kept, fmt, writer)
-        top = options.top if options.top is not None else query.DEFAULT_TOP
         if total > top:
             return None
         self.count(len(kept), len(revisions) - len(kept))
-        if fmt == "json":
-            return orjson.Fragment(f"[{','.join(parts)}]"), total
-        if total == 0:
-            return [], 0
-        rows = orjson.Fragment(f"[{','.join(parts)}]")
-        return [query.data_array_group(writer, window.stream, ["id", "phenomenonTime", "result"], total, rows)], total
+        return _body(parts, total, options, window.stream, writer)
 
     @staticmethod
     def _revisions(session: Session, stream: int, full: list[datetime]) -> dict[str, int]:
@@ -187,76 +183,98 @@ class WindowCache:
         )
         return dict(found.all())
 
-    @staticmethod
-    def _read_rest(
-        session: Session, link: Any, options: query.Options, writer: query.Writer, kept: list[str]
-    ) -> query.Readings | None:
-        """The window's readings outside the kept hours, oldest first, or None if one is not a bare reading
-        or there are more than $top."""
-        condition = options.filter
-        if kept:
-            condition = stafilter.Binary("and", condition, _outside(kept))
-        rest = query.Options(filter=condition, orderby=options.orderby, top=options.top)
-        statement, _ = query.collection_query(SETS["Observations"], rest, writer.dialect, link)
-        top = options.top if options.top is not None else query.DEFAULT_TOP
-        session.flush()
-        readings = query.read_readings(session, statement.limit(top + 1), writer.dialect)
-        if readings is None or len(readings) > top:
-            return None
-        return readings
-
     def _assemble(
         self,
         window: Window,
         live: query.Readings,
         revisions: dict[str, int],
-        kept: dict[str, tuple[int, str]],
+        kept: dict[str, tuple[int, bytes]],
         fmt: str,
         writer: query.Writer,
-    ) -> tuple[list[str], int]:
-        """The answer's pieces in time order: kept hours as they are, the rest rendered, and the hours with a
-        revision rendered one by one and kept."""
+    ) -> tuple[list[bytes], int]:
+        """The answer's rows in time order, as pieces of JSON text (each one or more whole rows): kept hours as
+        they are, the rest rendered, and the hours with a revision rendered one by one and kept."""
         render = writer.readings_text if fmt == "json" else query.reading_arrays_text
         times, parts, total, position = live.times, [], 0, 0
         for hour in sorted(revisions):
             start = bisect_left(times, hour, position)
             end = bisect_left(times, _next(hour), start)
             if start > position:
-                parts.append(render(live.slice(position, start)))
+                parts.append(render(live.slice(position, start)).encode())
                 total += start - position
             piece = kept.get(hour)
             if piece is None:
-                piece = (end - start, render(live.slice(start, end)))
+                piece = (end - start, render(live.slice(start, end)).encode())
                 self.put((window.stream, hour, revisions[hour], fmt, writer.base), piece)
             if piece[0]:
                 parts.append(piece[1])
                 total += piece[0]
             position = end
         if position < len(times):
-            parts.append(render(live.slice(position, len(times))))
+            parts.append(render(live.slice(position, len(times))).encode())
             total += len(times) - position
         return parts, total
+
+
+def _read_rest(
+    session: Session, window: Window, link: Any, options: query.Options, writer: query.Writer, kept: list[str], top: int
+) -> query.Readings | None:
+    """The window's readings outside the kept hours, oldest first — one query for each stretch between them,
+    each a range of the series index — or None if one is not a bare reading or there are more than $top."""
+    found: list[query.Readings] = []
+    rows = 0
+    session.flush()
+    for stretch in _stretches(window, kept):
+        rest = query.Options(filter=stretch, orderby=options.orderby)
+        statement, _ = query.collection_query(SETS["Observations"], rest, writer.dialect, link)
+        readings = query.read_readings(session, statement.limit(top + 1 - rows), writer.dialect)
+        if readings is None:
+            return None
+        rows += len(readings)
+        if rows > top:
+            return None
+        found.append(readings)
+    if len(found) == 1:
+        return found[0]
+    return query.Readings(*(tuple(chain.from_iterable(getattr(r, name) for r in found))
+                            for name in ("ids", "times", "results", "streams")))  # fmt: skip
+
+
+def _body(parts: list[bytes], total: int, options: query.Options, stream: int, writer: query.Writer) -> bytes:
+    """The response as the general read writes it (orjson, keys in its order), the rows joined once."""
+    head: dict[str, Any] = {"@iot.count": total} if options.count else {}
+    if options.result_format != "dataArray":
+        opening = orjson.dumps({**head, "value": None})[: -len(b"null}")] + b"["
+        return b"".join([opening, b",".join(parts), b"]}"])
+    if total == 0:
+        return orjson.dumps({**head, "value": []})
+    group = query.data_array_group(writer, stream, ["id", "phenomenonTime", "result"], total, None)
+    opening = orjson.dumps({**head, "value": [group]})[: -len(b"null}]}")] + b"["  # dataArray is the group's last key
+    return b"".join([opening, b",".join(parts), b"]}]}"])
 
 
 def _next(hour: str) -> str:
     return hour_of(datetime.fromisoformat(f"{hour}:00+00:00") + HOUR)
 
 
-def _outside(kept: list[str]) -> Any:
-    """A $filter term: phenomenonTime in none of the kept hours (given sorted), adjacent hours merged."""
-    runs: list[list[datetime]] = []
+def _stretches(window: Window, kept: list[str]) -> list[Any]:
+    """$filter expressions for the parts of the window between the kept hours (given sorted; adjacent ones
+    merged) — before the first, between runs, after the last — each with a single lower and upper bound, so
+    that each is one tight range of the series index. No kept hours: the whole window's."""
+    bounds = [(window.low, window.low_inclusive)]
+    ends = [(window.high, window.high_inclusive)]
     for hour in kept:
         start = datetime.fromisoformat(f"{hour}:00+00:00")
-        if runs and runs[-1][1] == start:
-            runs[-1][1] = start + HOUR
+        if bounds[-1][0] == start:  # adjoins the previous kept hour
+            bounds[-1] = (start + HOUR, True)
         else:
-            runs.append([start, start + HOUR])
-    term: Any = None
-    for start, end in runs:
-        outside = stafilter.Binary(
-            "or",
-            stafilter.Binary("lt", _TIME, stafilter.Literal(start)),
-            stafilter.Binary("ge", _TIME, stafilter.Literal(end)),
-        )
-        term = outside if term is None else stafilter.Binary("and", term, outside)
-    return term
+            ends.insert(-1, (start, False))
+            bounds.append((start + HOUR, True))
+    return [_between(low, high) for low, high in zip(bounds, ends, strict=True)]
+
+
+def _between(low: tuple[datetime, bool], high: tuple[datetime | None, bool]) -> Any:
+    term = stafilter.Binary("ge" if low[1] else "gt", _TIME, stafilter.Literal(low[0]))
+    if high[0] is None:
+        return term
+    return stafilter.Binary("and", term, stafilter.Binary("le" if high[1] else "lt", _TIME, stafilter.Literal(high[0])))

@@ -273,11 +273,11 @@ def test_a_cache_of_no_size_is_off(client, series, cache, monkeypatch) -> None:
 def test_the_least_recently_used_hours_go_first() -> None:
     cache = sta_window.WindowCache(budget=3 * (100 + 200))
     for key in "abc":
-        cache.put((key,), (1, "x" * 100))
+        cache.put((key,), (1, b"x" * 100))
     assert cache.get(("a",)) is not None  # a is now the most recent
-    cache.put(("d",), (1, "x" * 100))
+    cache.put(("d",), (1, b"x" * 100))
     assert cache.get(("b",)) is None and cache.get(("a",)) and cache.get(("c",)) and cache.get(("d",))
-    cache.put(("huge",), (1, "x" * 10_000))  # larger than the budget: not kept, nothing dropped for it
+    cache.put(("huge",), (1, b"x" * 10_000))  # larger than the budget: not kept, nothing dropped for it
     assert cache.get(("huge",)) is None and cache.used == 3 * 300
 
 
