@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
@@ -33,6 +33,7 @@ from smartcity.sensing.service import (
 )
 
 EVENT = "sensing.observations_created"
+HOUR, WIDE = timedelta(hours=1), timedelta(days=2)
 CHUNK = 10_000  # rows per PostgreSQL statement: one prepared INSERT … SELECT FROM unnest(arrays) whatever the size
 
 
@@ -335,9 +336,7 @@ def _insert_postgresql(connection: Connection, values: list[tuple[Any, ...]]) ->
 def _record(session: Session, stored: list[tuple[int, Row]], via: str, multi: set[int]) -> None:
     """What follows a write: extents and latest values, the audit record, the event."""
     extents: dict[int, list[Any]] = {}  # stream: [first start, last end, newest start, its result]
-    touched: set[tuple[int, str]] = set()
     for _, (_, stream, moment, _, result) in stored:
-        touched.add((stream, moment.text[:13]))  # the text starts with the start's UTC hour: hours.hour_of
         start = moment.start
         end = moment.end or start
         extent = extents.get(stream)
@@ -352,7 +351,7 @@ def _record(session: Session, stored: list[tuple[int, Row]], via: str, multi: se
             extent[2], extent[3] = start, result
     for stream, (first, last, newest, result) in extents.items():
         _extend_datastream(session, stream, first, last, None, (newest, json.dumps(result)))
-    hours.touch(session, touched)
+    hours.touch(session, _hours_written(stored, extents))
     datastreams = sorted(extents)
     # one record per batch: the datastreams are listed in the record, not in its (short) object id
     audit.append(session, EVENT, "sta_datastream", f"{len(extents)} datastreams",
@@ -375,6 +374,25 @@ def _record(session: Session, stored: list[tuple[int, Row]], via: str, multi: se
             for new_id, (values, stream, moment, result_time, result) in stored
         ],
     )
+
+
+def _hours_written(stored: list[tuple[int, Row]], extents: dict[int, list[Any]]) -> list[tuple[int, str]]:
+    """The (stream, UTC hour) pairs the rows start in, for ``hours.touch``. A stream's rows spanning up to two
+    days: every hour from its first to its last (no work per row; an hour without a row among them only
+    loses what readers rendered of it); a wider backfill: the hours its rows are in."""
+    pairs: list[tuple[int, str]] = []
+    wide = set()
+    for stream, (first, _, newest, _) in extents.items():
+        if newest - first > WIDE:
+            wide.add(stream)
+            continue
+        hour = first.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour <= newest:
+            pairs.append((stream, hours.hour_of(hour)))
+            hour += HOUR
+    if wide:  # the text starts with the start's UTC hour, as hours.hour_of writes it
+        pairs.extend({(stream, moment.text[:13]) for _, (_, stream, moment, _, _) in stored if stream in wide})
+    return pairs
 
 
 @contextmanager

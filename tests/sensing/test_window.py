@@ -329,3 +329,30 @@ def test_whole_hours_of_a_window() -> None:
     assert exclusive.full_hours(start) == [start + timedelta(hours=1), start + timedelta(hours=2)]
     too_long = sta_window.Window(1, start, True, start + timedelta(days=60), False)
     assert too_long.full_hours(start) == []
+
+
+def test_a_backfill_wider_than_two_days_marks_only_the_hours_it_wrote(client, stations, cache, monkeypatch) -> None:
+    """One batch of a series spanning three days: its hours are found row by row, not as a range."""
+    datastream = stations["武宁路桥站"]
+    moments = [START - timedelta(days=3), *(START + timedelta(minutes=k) for k in range(READINGS))]
+    rows = [[_iso(moment), 2.5] for moment in moments]
+    body = [{"Datastream": {"@iot.id": datastream}, "components": ["phenomenonTime", "result"], "dataArray": rows}]
+    assert client.post(f"{STA}/CreateObservations", json=body, headers=bearer(client, "supervisor")).status_code == 201
+    with client.app.state.database.session() as session:
+        marked = set(session.scalars(select(ObservationHour.hour).where(ObservationHour.datastream_id == datastream)))
+    assert marked == {hours.hour_of(moment) for moment in moments}
+    _read(client, monkeypatch, datastream)
+    _read(client, monkeypatch, datastream)
+    assert cache.hits == 3
+
+
+def test_a_narrow_batch_marks_every_hour_it_spans(client, stations) -> None:
+    """Readings two hours apart mark the hour between them too: no work per row, and an hour marked without
+    rows only costs a reader's rendering of it."""
+    datastream = stations["武宁路桥站"]
+    rows = [[_iso(START), 1.0], [_iso(START + timedelta(hours=2)), 2.0]]
+    body = [{"Datastream": {"@iot.id": datastream}, "components": ["phenomenonTime", "result"], "dataArray": rows}]
+    assert client.post(f"{STA}/CreateObservations", json=body, headers=bearer(client, "supervisor")).status_code == 201
+    with client.app.state.database.session() as session:
+        marked = set(session.scalars(select(ObservationHour.hour).where(ObservationHour.datastream_id == datastream)))
+    assert marked == {hours.hour_of(START + timedelta(hours=n)) for n in range(3)}
