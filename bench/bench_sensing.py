@@ -82,7 +82,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import free_port, percentile, stop, wait_http
+from harness import bare_server, free_port, percentile, stop, wait_http
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
@@ -1190,6 +1190,39 @@ def uncached(ours: Ours, args: argparse.Namespace, paths: list[str], params: dic
     )
 
 
+def floors(ours: Ours, path: str, params: dict[str, str]) -> None:
+    """What any answer costs here, measured with the same client: the same bytes from a bare ASGI app in
+    uvicorn (no framework, no database), and the platform's smallest SensorThings read (one Datastream)."""
+    with httpx.Client(base_url=ours.base + STA, timeout=120) as client:
+        body = client.get(path, params=params).content
+        small = [timed(client, path.rsplit("/", 1)[0]) for _ in range(50)]
+    sample = BENCH / "floor-body.json"
+    sample.write_bytes(body)
+    process, url = bare_server(str(sample), sys.executable)
+    try:
+        with httpx.Client(timeout=120) as client:
+            bare = [timed(client, url) for _ in range(50)]
+    finally:
+        stop(process)
+        sample.unlink()
+    row(
+        "  reference: the same bytes from a bare ASGI app in uvicorn",
+        f"p50 {statistics.median(bare):.1f} ms, p95 {percentile(bare, 0.95):.1f} ms",
+        f"{len(body):,} bytes, the same client: the floor of an answer this size on this machine",
+    )
+    row(
+        "  reference: the platform's smallest read, GET …/Datastreams(id)",
+        f"p50 {statistics.median(small):.1f} ms, p95 {percentile(small, 0.95):.1f} ms",
+        "routing, the permission check, a session, one row",
+    )
+
+
+def timed(client: httpx.Client, url: str) -> float:
+    start = time.perf_counter()
+    client.get(url).raise_for_status()
+    return (time.perf_counter() - start) * 1000
+
+
 def count_json(body: dict[str, Any]) -> int:
     return len(body["value"])
 
@@ -1240,6 +1273,7 @@ def bench_query(ours: Ours, args: argparse.Namespace, peer: Peer | None) -> floa
         f"{len(cold)} datastreams, JSON; nothing rendered yet, some pages fetched from disk (see first_reads)",
     )
     uncached(ours, args, paths, params)
+    floors(ours, paths[0], params)
     # the database's own cost: the driver's rows, no type conversion, no JSON
     mark = "?" if ours.dialect == "sqlite" else "%s"
     statement = (

@@ -46,3 +46,29 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
+
+
+BARE_APP = """
+import sys
+BODY = open(sys.argv[1], "rb").read()
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+
+import uvicorn
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
+def bare_server(body_file: str, python: str) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn serving one fixed body from a bare ASGI app (no framework, no database): the floor under any
+    answer of that size on this machine with this client. Returns the process and its URL."""
+    port = free_port()
+    process = subprocess.Popen([python, "-c", BARE_APP, body_file, str(port)])
+    url = f"http://127.0.0.1:{port}/"
+    wait_http(url, process)
+    return process, url

@@ -40,7 +40,8 @@ def hour_of(moment: datetime) -> str:
 def touch(session: Session | Connection, pairs: Iterable[tuple[int, str]]) -> None:
     """A new revision for each (series, hour) — call it in the transaction that writes their observations."""
     revision = secrets.randbits(62)
-    rows = [{"stream": stream, "hour": hour, "revision": revision} for stream, hour in set(pairs)]
+    # in key order, as the ORM orders its updates: two writers marking the same hours cannot deadlock
+    rows = [{"stream": stream, "hour": hour, "revision": revision} for stream, hour in sorted(set(pairs))]
     if rows:
         session.execute(_TOUCH, rows)
 

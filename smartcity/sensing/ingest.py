@@ -349,9 +349,11 @@ def _record(session: Session, stored: list[tuple[int, Row]], via: str, multi: se
             extent[1] = end
         if start > extent[2]:  # (datastream, time) is unique among the stored rows: no ties
             extent[2], extent[3] = start, result
+    # the hours before the series rows, as a single POST locks them (its flush marks the hour, the series'
+    # extent follows): concurrent writers of one series take the two in the same order on PostgreSQL
+    hours.touch(session, _hours_written(stored, extents))
     for stream, (first, last, newest, result) in extents.items():
         _extend_datastream(session, stream, first, last, None, (newest, json.dumps(result)))
-    hours.touch(session, _hours_written(stored, extents))
     datastreams = sorted(extents)
     # one record per batch: the datastreams are listed in the record, not in its (short) object id
     audit.append(session, EVENT, "sta_datastream", f"{len(extents)} datastreams",
