@@ -33,7 +33,7 @@ from smartcity.sensing.hours import TABLE, hour_of
 HOUR = timedelta(hours=1)
 MAX_HOURS = 24 * 35  # a month's chart and a little more; longer windows take the general read
 _TIME = stafilter.Path(("phenomenonTime",))
-_LOWER, _UPPER = {"ge", "gt"}, {"le", "lt"}
+_LOWER = {"ge", "gt"}
 _FLIPPED = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
 
 
@@ -53,7 +53,7 @@ class Window:
         first = self.low.replace(minute=0, second=0, microsecond=0)
         if first < self.low or (first == self.low and not self.low_inclusive):
             first += HOUR
-        end = self.high if self.high is not None else now + HOUR
+        end = now if self.high is None or self.high > now else self.high  # the hour being written is not kept
         count = int((end - first) / HOUR)  # hour h is inside when h + 1 h <= end
         return [first + HOUR * n for n in range(max(count, 0))] if count <= MAX_HOURS else []
 
@@ -110,36 +110,39 @@ def _is_time(node: Any) -> bool:
 
 
 class WindowCache:
-    """Rendered hours: (series, hour, revision, format, base) → (rows, JSON text), least recently used out
-    first once the texts pass ``budget`` bytes. Shared by the process's request threads."""
+    """Rendered hours: (series, hour, format, base) → (revision, rows, JSON text), least recently used out first
+    once the texts pass ``budget`` bytes; a new revision of an hour takes the old one's place. Shared by the
+    process's request threads."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.used = 0
         self.hits = self.misses = 0
-        self._items: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[int, int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> tuple[int, bytes] | None:
+    def get(self, key: tuple[Any, ...], revision: int) -> tuple[int, bytes] | None:
+        """(rows, JSON text) of the hour rendered under this revision, if kept."""
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+            if found is None or found[0] != revision:
+                return None
+            self._items.move_to_end(key)
+            return found[1], found[2]
 
-    def put(self, key: tuple[Any, ...], value: tuple[int, bytes]) -> None:
-        size = len(value[1]) + 200  # the key and the entry's own bookkeeping
+    def put(self, key: tuple[Any, ...], revision: int, value: tuple[int, bytes]) -> None:
+        size = _size(value[1])
         if size > self.budget:
             return
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self.used -= len(old[1]) + 200
-            self._items[key] = value
+                self.used -= _size(old[2])
+            self._items[key] = (revision, *value)
             self.used += size
             while self.used > self.budget:
                 _, dropped = self._items.popitem(last=False)
-                self.used -= len(dropped[1]) + 200
+                self.used -= _size(dropped[2])
 
     def count(self, hit: int, miss: int) -> None:
         with self._lock:
@@ -161,7 +164,7 @@ class WindowCache:
         revisions = self._revisions(session, window.stream, full)
         kept = {}
         for hour, revision in revisions.items():
-            found = self.get((window.stream, hour, revision, fmt, writer.base))
+            found = self.get((window.stream, hour, fmt, writer.base), revision)
             if found is not None:
                 kept[hour] = found
         top = options.top if options.top is not None else query.DEFAULT_TOP
@@ -205,7 +208,7 @@ class WindowCache:
             piece = kept.get(hour)
             if piece is None:
                 piece = (end - start, render(live.slice(start, end)).encode())
-                self.put((window.stream, hour, revisions[hour], fmt, writer.base), piece)
+                self.put((window.stream, hour, fmt, writer.base), revisions[hour], piece)
             if piece[0]:
                 parts.append(piece[1])
                 total += piece[0]
@@ -251,6 +254,10 @@ def _body(parts: list[bytes], total: int, options: query.Options, stream: int, w
     group = query.data_array_group(writer, stream, ["id", "phenomenonTime", "result"], total, None)
     opening = orjson.dumps({**head, "value": [group]})[: -len(b"null}]}")] + b"["  # dataArray is the group's last key
     return b"".join([opening, b",".join(parts), b"]}]}"])
+
+
+def _size(text: bytes) -> int:
+    return len(text) + 200  # the key and the entry's own bookkeeping
 
 
 def _next(hour: str) -> str:

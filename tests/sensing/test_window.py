@@ -273,12 +273,20 @@ def test_a_cache_of_no_size_is_off(client, series, cache, monkeypatch) -> None:
 def test_the_least_recently_used_hours_go_first() -> None:
     cache = sta_window.WindowCache(budget=3 * (100 + 200))
     for key in "abc":
-        cache.put((key,), (1, b"x" * 100))
-    assert cache.get(("a",)) is not None  # a is now the most recent
-    cache.put(("d",), (1, b"x" * 100))
-    assert cache.get(("b",)) is None and cache.get(("a",)) and cache.get(("c",)) and cache.get(("d",))
-    cache.put(("huge",), (1, b"x" * 10_000))  # larger than the budget: not kept, nothing dropped for it
-    assert cache.get(("huge",)) is None and cache.used == 3 * 300
+        cache.put((key,), 1, (1, b"x" * 100))
+    assert cache.get(("a",), 1) is not None  # a is now the most recent
+    cache.put(("d",), 1, (1, b"x" * 100))
+    assert cache.get(("b",), 1) is None and cache.get(("a",), 1) and cache.get(("c",), 1) and cache.get(("d",), 1)
+    cache.put(("huge",), 1, (1, b"x" * 10_000))  # larger than the budget: not kept, nothing dropped for it
+    assert cache.get(("huge",), 1) is None and cache.used == 3 * 300
+
+
+def test_a_new_revision_of_an_hour_takes_the_old_ones_place() -> None:
+    cache = sta_window.WindowCache(budget=10_000)
+    cache.put(("a",), 1, (1, b"x" * 100))
+    cache.put(("a",), 2, (2, b"y" * 50))
+    assert cache.get(("a",), 1) is None and cache.get(("a",), 2) == (2, b"y" * 50)
+    assert cache.used == 50 + 200
 
 
 def _options(condition: str) -> query.Options:
@@ -324,11 +332,16 @@ def test_which_requests_are_chart_reads(condition: str, expected: tuple | None) 
 def test_whole_hours_of_a_window() -> None:
     start = datetime(2026, 1, 1, 5, 0, tzinfo=UTC)
     window = sta_window.Window(1, start, True, start + timedelta(hours=3), False)
-    assert window.full_hours(start) == [start, start + timedelta(hours=1), start + timedelta(hours=2)]
+    later = start + timedelta(days=1)
+    assert window.full_hours(later) == [start, start + timedelta(hours=1), start + timedelta(hours=2)]
     exclusive = sta_window.Window(1, start, False, start + timedelta(hours=3, minutes=59), True)
-    assert exclusive.full_hours(start) == [start + timedelta(hours=1), start + timedelta(hours=2)]
+    assert exclusive.full_hours(later) == [start + timedelta(hours=1), start + timedelta(hours=2)]
     too_long = sta_window.Window(1, start, True, start + timedelta(days=60), False)
-    assert too_long.full_hours(start) == []
+    assert too_long.full_hours(start + timedelta(days=60)) == []
+    open_ended = sta_window.Window(1, start, True, None, False)  # up to now: the hour being written is not whole
+    assert open_ended.full_hours(start + timedelta(hours=2, minutes=30)) == [start, start + timedelta(hours=1)]
+    beyond_now = sta_window.Window(1, start, True, start + timedelta(days=1), False)
+    assert beyond_now.full_hours(start + timedelta(hours=1, minutes=5)) == [start]
 
 
 def test_a_backfill_wider_than_two_days_marks_only_the_hours_it_wrote(client, stations, cache, monkeypatch) -> None:
