@@ -168,6 +168,8 @@ class WindowCache:
             if found is not None:
                 kept[hour] = found
         top = options.top if options.top is not None else query.DEFAULT_TOP
+        if sum(rows for rows, _ in kept.values()) > top:
+            return None  # a page of a longer window: the general read pages it
         live = _read_rest(session, window, condition, options, writer, sorted(kept), top)
         if live is None:
             return None

@@ -369,3 +369,11 @@ def test_a_narrow_batch_marks_every_hour_it_spans(client, stations) -> None:
     with client.app.state.database.session() as session:
         marked = set(session.scalars(select(ObservationHour.hour).where(ObservationHour.datastream_id == datastream)))
     assert marked == {hours.hour_of(START + timedelta(hours=n)) for n in range(3)}
+
+
+def test_a_page_of_a_longer_window_is_paged_by_the_general_read(client, series, cache, monkeypatch) -> None:
+    _read(client, monkeypatch, series)
+    _read(client, monkeypatch, series)  # every whole hour kept
+    hits = cache.hits
+    page = _read(client, monkeypatch, series, {**_window(), "$top": "100"})
+    assert len(_values(page)) == 100 and "@iot.nextLink" in json.loads(page) and cache.hits == hits
