@@ -39,7 +39,11 @@ throttle are all paid.
    $orderby=phenomenonTime`, as JSON and as `$resultFormat=dataArray`, p50/p95 over --query-runs runs on
    random datastreams (target p50 < 20 ms) and the server's CPU time a request (Linux /proc), beside the same
    query straight in SQL (the driver's rows). Each datastream is read once before the runs, timed on a line
-   of its own: the first read of pages idle for a minute or so may fetch them from disk (first_reads).
+   of its own: the first read of pages idle for a minute or so may fetch them from disk (first_reads), and it
+   renders the whole hours the timed runs then serve (sensing/window.py). References: the same runs with no
+   rendered hours kept (the server restarted with SMARTCITY_STA_READ_CACHE_MB=0), the same bytes from a bare
+   ASGI app in uvicorn, and the platform's smallest read. --table-layout interleaved loads the table tick by
+   tick across the datastreams, as live feeds write it (give it a --database-url of its own).
 4. --peer — the same ingest and query workloads against django-ogc-sensorthings (PyPI), installed into its
    own virtualenv (var/bench/peer-venv, made on first use: never into .venv), with its own Django ORM
    backend on the same engine (SQLite file var/bench/peer.db, or the same PostgreSQL database), served by
@@ -1073,7 +1077,7 @@ class Table:
         row(
             "bulk load",
             f"{self.per_stream * len(self.streams):,} rows in {seconds:.0f} s",
-            f"{len(self.streams)} datastreams × {self.per_stream:,} at 10 s spacing",
+            f"{len(self.streams)} datastreams × {self.per_stream:,} at 10 s spacing, {self.args.table_layout}",
         )
         self._rebuild_hours()
 
@@ -1102,8 +1106,7 @@ class Table:
         connection = self.ours.database.engine.raw_connection()
         try:
             cursor = connection.driver_connection.cursor()  # type: ignore[union-attr]
-            for n, stream in enumerate(self.streams):
-                rows = [(t, 3.0 + ((k * 7919 + n) % 1000) / 1000, stream, foi[stream]) for k, t in enumerate(times)]
+            for rows in self._sqlite_batches(times, foi):
                 cursor.execute("BEGIN IMMEDIATE")
                 cursor.executemany(statement, rows)
                 cursor.execute("COMMIT")
@@ -1111,8 +1114,27 @@ class Table:
         finally:
             connection.close()
 
+    def _sqlite_batches(self, times: list[str], foi: dict[int, int]) -> Iterator[list[tuple[Any, ...]]]:
+        """A transaction's rows: one datastream at a time ("series"), or every datastream's reading of each tick
+        in time order ("interleaved", as live feeds write: a day of one datastream then lies on thousands of
+        pages instead of a hundred)."""
+
+        def value(k: int, n: int) -> float:
+            return 3.0 + ((k * 7919 + n) % 1000) / 1000
+
+        if self.args.table_layout == "series":
+            for n, stream in enumerate(self.streams):
+                yield [(t, value(k, n), stream, foi[stream]) for k, t in enumerate(times)]
+            return
+        ticks = max(1, 100_000 // len(self.streams))
+        streams = list(enumerate(self.streams))
+        for first in range(0, len(times), ticks):
+            chosen = range(first, min(first + ticks, len(times)))
+            yield [(times[k], value(k, n), stream, foi[stream]) for k in chosen for n, stream in streams]
+
     def _load_postgresql(self, foi: dict[int, int]) -> None:
         self.ours.maintain()  # the months' partitions exist before the rows arrive, as in production
+        order = "d.id, k DESC" if self.args.table_layout == "series" else "k DESC, d.id"  # see _sqlite_batches
         with self.ours.database.engine.begin() as conn:
             conn.execute(
                 text(
@@ -1120,7 +1142,7 @@ class Table:
                     "feature_of_interest_id) SELECT CAST(:end AS timestamptz) - make_interval(secs => 10 * k), "
                     "3.0 + ((k * 7919 + d.n) % 1000) / 1000.0, d.id, d.foi "
                     "FROM unnest(CAST(:ids AS integer[]), CAST(:fois AS integer[])) WITH ORDINALITY AS d(id, foi, n), "
-                    "generate_series(0, :last) AS k ORDER BY d.id, k DESC"
+                    f"generate_series(0, :last) AS k ORDER BY {order}"
                 ),
                 {
                     "end": self.end,
@@ -1695,6 +1717,13 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=int, default=10, help="how often the MQTT poller reads new rows")
     parser.add_argument("--table-rows", type=int, default=10_000_000)
     parser.add_argument("--table-datastreams", type=int, default=300)
+    parser.add_argument(
+        "--table-layout",
+        choices=("series", "interleaved"),
+        default="series",
+        help="load the table one datastream at a time, or tick by tick across them as live feeds write it "
+        "(use a --database-url of its own: the table is reused by name)",
+    )
     parser.add_argument("--query-runs", type=int, default=50)
     parser.add_argument("--peer-query-runs", type=int, default=10, help="the peer's query is slow: fewer runs")
     parser.add_argument("--peer", action="store_true", help="also drive django-ogc-sensorthings (var/bench/peer-venv)")
