@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import ColumnElement, event, inspect, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from smartcity.sensing.models import Observation
 
 TABLE = "sta_observation_hour"
+HOUR = timedelta(hours=1)
 _TOUCH = text(
     f"INSERT INTO {TABLE} (datastream_id, hour, revision) VALUES (:stream, :hour, :revision) "
     "ON CONFLICT (datastream_id, hour) DO UPDATE SET revision = excluded.revision"
@@ -37,6 +38,16 @@ def hour_of(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H")
 
 
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour ``moment`` falls in."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def start_of(hour: str) -> datetime:
+    """The moment an hour key (``hour_of``) starts."""
+    return datetime.fromisoformat(f"{hour}:00+00:00")
+
+
 def touch(session: Session | Connection, pairs: Iterable[tuple[int, str]]) -> None:
     """A new revision for each (series, hour) — call it in the transaction that writes their observations."""
     revision = secrets.randbits(62)
@@ -46,13 +57,10 @@ def touch(session: Session | Connection, pairs: Iterable[tuple[int, str]]) -> No
         session.execute(_TOUCH, rows)
 
 
-def touch_observations(session: Session, condition: str, params: dict[str, object]) -> None:
-    """``touch`` the hours of the observations matching ``condition`` (SQL on ``sta_observation``) — before
-    they are deleted or changed."""
-    hour = _hour_sql(session.get_bind().dialect.name)
-    found = session.execute(
-        text(f"SELECT DISTINCT datastream_id, {hour} FROM sta_observation WHERE {condition}"), params
-    ).all()
+def touch_observations(session: Session, condition: ColumnElement[bool]) -> None:
+    """``touch`` the hours of the observations matching ``condition`` — before they are deleted with SQL."""
+    hour = literal_column(_hour_sql(session.get_bind().dialect.name))
+    found = session.execute(select(Observation.datastream_id, hour).where(condition).distinct()).all()
     touch(session, [(stream, hour) for stream, hour in found])
 
 

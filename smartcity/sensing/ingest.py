@@ -33,7 +33,7 @@ from smartcity.sensing.service import (
 )
 
 EVENT = "sensing.observations_created"
-HOUR, WIDE = timedelta(hours=1), timedelta(days=2)
+WIDE = timedelta(days=2)  # a batch spanning more of one series marks its hours row by row (_hours_written)
 CHUNK = 10_000  # rows per PostgreSQL statement: one prepared INSERT … SELECT FROM unnest(arrays) whatever the size
 
 
@@ -388,10 +388,10 @@ def _hours_written(stored: list[tuple[int, Row]], extents: dict[int, list[Any]])
         if newest - first > WIDE:
             wide.add(stream)
             continue
-        hour = first.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        hour = hours.floor_hour(first)
         while hour <= newest:
             pairs.append((stream, hours.hour_of(hour)))
-            hour += HOUR
+            hour += hours.HOUR
     if wide:  # the text starts with the start's UTC hour, as hours.hour_of writes it
         pairs.extend({(stream, moment.text[:13]) for _, (_, stream, moment, _, _) in stored if stream in wide})
     return pairs

@@ -626,7 +626,7 @@ def remove(session: Session, entity: EntitySet, entity_id: int) -> None:
     Observations). The database cascades; the audit chain records what was asked."""
     get(session, entity, entity_id)
     if entity.name == "Observations":
-        hours.touch_observations(session, "id = :id", {"id": entity_id})
+        hours.touch_observations(session, Observation.id == entity_id)
         session.execute(delete(Observation).where(Observation.id == entity_id))
     else:
         for child in _dependent_datastreams(entity, entity_id):
@@ -636,7 +636,7 @@ def remove(session: Session, entity: EntitySet, entity_id: int) -> None:
             session.execute(delete(table).where(table.c.multi_datastream_id.in_(ids)))
             session.execute(delete(Stream.__table__).where(Stream.__table__.c.id.in_(ids)))
         if entity.name == "FeaturesOfInterest":
-            hours.touch_observations(session, "feature_of_interest_id = :id", {"id": entity_id})
+            hours.touch_observations(session, Observation.feature_of_interest_id == entity_id)
             session.execute(delete(Observation).where(Observation.feature_of_interest_id == entity_id))
         if entity.name == "Things":
             session.execute(delete(HistoricalLocation).where(HistoricalLocation.thing_id == entity_id))

@@ -3,11 +3,12 @@ ge … and phenomenonTime lt …&$orderby=phenomenonTime``) — served from what
 
 The window is cut into UTC hours. An hour wholly inside it whose revision (``hours``) this process has rendered
 comes from memory as JSON text; everything else in the window — the partial hours at its ends, the hour being
-written now, hours without a revision — is read from the observations in one query and rendered as the general
-read renders it (``query.Readings``). Hours read that way which have a revision are kept for the next request,
-in a least-recently-used cache of ``SMARTCITY_STA_READ_CACHE_MB`` per process. The answer is the same bytes the
-general read writes (tests/sensing/test_window.py); any request this does not fit — another order, $skip,
-$select, $expand, more rows than $top, an observation that is not a bare reading — takes the general read.
+written now, hours without a revision — is read from the observations, one index range for each stretch between
+kept hours, and rendered as the general read renders it (``query.Readings``). Hours read that way which have a
+revision are kept for the next request, in a least-recently-used cache of ``SMARTCITY_STA_READ_CACHE_MB`` per
+process. The answer is the same bytes the general read writes (tests/sensing/test_window.py); any request this
+does not fit — another order, $skip, $select, $expand, more rows than $top, an observation that is not a bare
+reading — takes the general read.
 
 The revision is read before the rows, so a rendering is never older than the revision it is kept under."""
 
@@ -17,7 +18,7 @@ import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
@@ -28,9 +29,8 @@ from sqlalchemy.orm import Session
 from smartcity.sensing import filter as stafilter
 from smartcity.sensing import query
 from smartcity.sensing.entities import SETS
-from smartcity.sensing.hours import TABLE, hour_of
+from smartcity.sensing.hours import HOUR, TABLE, floor_hour, hour_of, start_of
 
-HOUR = timedelta(hours=1)
 MAX_HOURS = 24 * 35  # a month's chart and a little more; longer windows take the general read
 _TIME = stafilter.Path(("phenomenonTime",))
 _LOWER = {"ge", "gt"}
@@ -50,7 +50,7 @@ class Window:
 
     def full_hours(self, now: datetime) -> list[datetime]:
         """The starts of the UTC hours that lie wholly inside the window."""
-        first = self.low.replace(minute=0, second=0, microsecond=0)
+        first = floor_hour(self.low)
         if first < self.low or (first == self.low and not self.low_inclusive):
             first += HOUR
         end = now if self.high is None or self.high > now else self.high  # the hour being written is not kept
@@ -263,7 +263,7 @@ def _size(text: bytes) -> int:
 
 
 def _next(hour: str) -> str:
-    return hour_of(datetime.fromisoformat(f"{hour}:00+00:00") + HOUR)
+    return hour_of(start_of(hour) + HOUR)
 
 
 def _stretches(window: Window, kept: list[str]) -> list[Any]:
@@ -273,7 +273,7 @@ def _stretches(window: Window, kept: list[str]) -> list[Any]:
     bounds = [(window.low, window.low_inclusive)]
     ends = [(window.high, window.high_inclusive)]
     for hour in kept:
-        start = datetime.fromisoformat(f"{hour}:00+00:00")
+        start = start_of(hour)
         if bounds[-1][0] == start:  # adjoins the previous kept hour
             bounds[-1] = (start + HOUR, True)
         else:

@@ -192,12 +192,12 @@ def test_a_write_is_seen_by_the_next_read(client, database, series, cache, monke
     params = {**_window(), **form}
     before = _read(client, monkeypatch, series, params)
     _read(client, monkeypatch, series, params)  # every whole hour now kept
-    write(client, database, series, json_body(client, series))
+    write(client, database, series, _json_body(client, series))
     after = _read(client, monkeypatch, series, params)  # the same bytes as the general read: asserted in _read
     assert after != before
 
 
-def json_body(client, series: int) -> bytes:
+def _json_body(client, series: int) -> bytes:
     return client.get(f"{STA}/Datastreams({series})/Observations", params=_window()).content
 
 
